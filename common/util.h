@@ -1,0 +1,64 @@
+/* Small helpers shared by every component: allocation that cannot fail
+ * silently, a growable string buffer, an arena for trees that die together,
+ * and bounded file reading. */
+#ifndef STAP_COMMON_UTIL_H
+#define STAP_COMMON_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocation: on failure print "PROG: out of memory" and exit(1). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable NUL-terminated buffer.  `s` is always valid once initialised. */
+struct strbuf {
+	char *s;      /* contents, NUL-terminated */
+	size_t len;   /* bytes used, not counting the NUL */
+	size_t cap;   /* bytes allocated */
+};
+void sb_init(struct strbuf *sb);
+void sb_free(struct strbuf *sb);
+void sb_putc(struct strbuf *sb, char c);
+void sb_putn(struct strbuf *sb, const char *s, size_t n);
+void sb_puts(struct strbuf *sb, const char *s);
+void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap);
+char *sb_detach(struct strbuf *sb);   /* caller frees; sb is reset */
+
+/* Arena: many small allocations freed at once.  Memory is zeroed. */
+struct arena_block;
+struct arena {
+	struct arena_block *head;  /* newest block first */
+	size_t total;              /* bytes handed out, for limits and benches */
+};
+void arena_init(struct arena *a);
+void arena_free(struct arena *a);
+void *arena_alloc(struct arena *a, size_t n);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Pointer vector.  Zero-initialised struct is an empty vector. */
+struct ptrvec {
+	void **v;
+	size_t n, cap;
+};
+void pv_push(struct ptrvec *pv, void *p);
+void pv_free(struct ptrvec *pv);
+
+/* Read a whole regular file into a NUL-terminated heap buffer, refusing
+ * files larger than max_bytes.  Returns NULL with errno set on failure
+ * (EFBIG when too large). */
+char *read_file_bounded(const char *path, size_t max_bytes, size_t *len_out);
+
+/* Name of the running program for messages ("stap", "stap-serverd"). */
+extern const char *progname;
+
+#endif

@@ -1,0 +1,594 @@
+/* Probe-point resolution: aliases (with wildcards and alias suffixes) and
+ * the built-in probe families.
+ *
+ * Built-in families are written as patterns in one table below, e.g.
+ * "timer.{ms|s}(n)[.randomize(n)]": `{a|b}` alternatives, `[...]` optional
+ * parts, `(n)` a number argument, `(s)` a string, `(sn)` either, `(?n)` an
+ * optional number.  At pass 2 a point resolves symbolically when it fits a
+ * pattern; checks that need the kernel (symbols, BTF) come with pass 3. */
+#define _GNU_SOURCE
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elab.h"
+
+enum { MAX_ALIAS_DEPTH = 32, MAX_DERIVED_PER_PROBE = 100000 };
+
+/* ---- built-in families ---- */
+
+struct pattern_comp {
+	const char *name;
+	char arg;      /* 0 none, 'n' number, 's' string, 'a' any literal */
+	bool arg_optional;
+};
+
+struct family {
+	const char *name;          /* short name for messages and pass 3 */
+	const char *spec;          /* pattern text */
+};
+
+struct pattern {
+	const struct family *family;
+	struct pattern_comp *comps;
+	int ncomps;
+};
+
+static const struct family families[] = {
+	{ "begin", "begin(?n)" },
+	{ "end", "end(?n)" },
+	{ "error", "error(?n)" },
+	{ "never", "never" },
+	{ "timer", "timer.{jiffies|s|sec|ms|msec|us|usec|ns|nsec}(n)[.randomize(n)]" },
+	{ "timer", "timer.hz(n)" },
+	{ "timer.profile", "timer.profile.tick" },
+	{ "kprobe", "kprobe.function(s)[.call]" },
+	{ "kprobe", "kprobe.function(s).return[.maxactive(n)]" },
+	{ "kprobe", "kprobe.module(s).function(s)[.call]" },
+	{ "kprobe", "kprobe.module(s).function(s).return[.maxactive(n)]" },
+	{ "kprobe", "kprobe.statement(n).absolute" },
+	{ "kernel.function", "{kernel|module(s)}.function(s)[.{call|exported|inline}]" },
+	{ "kernel.function", "{kernel|module(s)}.function(s)[.{call|exported}].return[.maxactive(n)]" },
+	{ "kernel.function", "{kernel|module(s)}.function(s).{label|callee}(s)" },
+	{ "kernel.function", "{kernel|module(s)}.function(s).callees[(?n)]" },
+	{ "kernel.statement", "{kernel|module(s)}.statement(a)[.{nearest|absolute}]" },
+	{ "kernel.trace", "{kernel|module(s)}.{trace|tracepoint}(s)" },
+	{ "kernel.mark", "kernel.mark(s)[.format(s)]" },
+	{ "kernel.data", "kernel.data(a).{write|rw}[.length(n)]" },
+	{ "process", "process[(a)].{begin|end|thread.begin|thread.end}" },
+	{ "process", "process[(a)].syscall[.return]" },
+	{ "process", "process(a)[.library(s)].function(s)[.{call|exported|inline}]" },
+	{ "process", "process(a)[.library(s)].function(s)[.{call|exported}].return[.maxactive(n)]" },
+	{ "process", "process(a)[.library(s)].function(s).{label|callee}(s)" },
+	{ "process", "process(a)[.library(s)].statement(a)[.{nearest|absolute}]" },
+	{ "process", "process(a)[.library(s)].plt[(s)][.return]" },
+	{ "process", "process(a)[.library(s)][.provider(s)].mark(s)" },
+	{ "procfs", "procfs[(s)][.umask(n)].read[.maxsize(n)]" },
+	{ "procfs", "procfs[(s)][.umask(n)].write" },
+	{ "input", "input.{char|line}" },
+	{ "netfilter", "netfilter.{hook|pf|priority}(s).{hook|pf|priority}(s)[.{hook|pf|priority}(s)]" },
+	{ "perf", "perf.type(n).config(n)[.{sample|hz}(n)][.process[(s)]][.counter(s)]" },
+	{ "java", "java(a).class(s).method(s)[.return]" },
+	{ "python", "{python2|python3}.module(s).function(s)[.{call|return}]" },
+	{ NULL, NULL },
+};
+
+static struct pattern *patterns;
+static int npatterns;
+
+const char *family_name(const struct family *f)
+{
+	return f ? f->name : "alias";
+}
+
+/* Expand one pattern spec into concrete component lists. */
+struct spec_state {
+	struct pattern_comp comps[16];
+	int ncomps;
+};
+
+static void add_pattern(const struct family *fam, const struct spec_state *st)
+{
+	patterns = xrealloc(patterns, (size_t)(npatterns + 1) * sizeof *patterns);
+	struct pattern *p = &patterns[npatterns++];
+	p->family = fam;
+	p->ncomps = st->ncomps;
+	p->comps = xmalloc((size_t)st->ncomps * sizeof *p->comps);
+	memcpy(p->comps, st->comps, (size_t)st->ncomps * sizeof *p->comps);
+}
+
+/* Find the end of a bracketed group starting at s (s[0] is the opener). */
+static const char *group_end(const char *s)
+{
+	int depth = 0;
+	for (; *s; s++) {
+		if (*s == '{' || *s == '[')
+			depth++;
+		else if ((*s == '}' || *s == ']') && --depth == 0)
+			return s;
+	}
+	return s;
+}
+
+static void expand_spec(const struct family *fam, const char *spec, struct spec_state st,
+			const char *rest_after);
+
+/* Continue expansion with text `spec`, then `rest_after` (may be NULL). */
+static void expand_spec(const struct family *fam, const char *spec, struct spec_state st,
+			const char *rest_after)
+{
+	while (*spec == '.')
+		spec++;
+	if (!*spec) {
+		if (rest_after && *rest_after)
+			expand_spec(fam, rest_after, st, NULL);
+		else
+			add_pattern(fam, &st);
+		return;
+	}
+	if (*spec == '[' || *spec == '{') {
+		const char *end = group_end(spec);
+		size_t inner_len = (size_t)(end - spec - 1);
+		char *tail = rest_after ? xasprintf("%s%s", end + 1, rest_after) : xstrdup(end + 1);
+		if (*spec == '[') {
+			/* without the optional part, then with it */
+			expand_spec(fam, tail, st, NULL);
+			char *with = xasprintf("%.*s%s", (int)inner_len, spec + 1, tail);
+			expand_spec(fam, with, st, NULL);
+			free(with);
+		} else {
+			const char *alt = spec + 1;
+			const char *stop = end;
+			while (alt < stop) {
+				const char *bar = alt;
+				int depth = 0;
+				while (bar < stop && !(depth == 0 && *bar == '|')) {
+					if (*bar == '{' || *bar == '[') depth++;
+					if (*bar == '}' || *bar == ']') depth--;
+					bar++;
+				}
+				char *with = xasprintf("%.*s%s", (int)(bar - alt), alt, tail);
+				expand_spec(fam, with, st, NULL);
+				free(with);
+				alt = bar + 1;
+			}
+		}
+		free(tail);
+		return;
+	}
+	if (*spec == '(') {
+		/* argument of the previous component */
+		struct pattern_comp *c = &st.comps[st.ncomps - 1];
+		const char *p = spec + 1;
+		c->arg_optional = *p == '?';
+		if (*p == '?')
+			p++;
+		c->arg = p[0] == 's' && p[1] == 'n' ? 'a' : *p;
+		if (*p == 'a')
+			c->arg = 'a';
+		expand_spec(fam, strchr(spec, ')') + 1, st, rest_after);
+		return;
+	}
+	size_t n = strcspn(spec, ".([{|}]");
+	st.comps[st.ncomps].name = xstrndup(spec, n);
+	st.comps[st.ncomps].arg = 0;
+	st.comps[st.ncomps].arg_optional = false;
+	st.ncomps++;
+	expand_spec(fam, spec + n, st, rest_after);
+}
+
+static void init_patterns(void)
+{
+	if (patterns)
+		return;
+	for (const struct family *f = families; f->name; f++) {
+		struct spec_state st = { .ncomps = 0 };
+		expand_spec(f, f->spec, st, NULL);
+	}
+}
+
+static bool comp_matches(const struct pattern_comp *pc, const struct pp_component *c)
+{
+	if (fnmatch(c->name, pc->name, 0) != 0)
+		return false;
+	if (!c->arg)
+		return pc->arg == 0 || pc->arg_optional;
+	if (pc->arg == 0)
+		return false;
+	if (pc->arg == 'a')
+		return true;
+	return c->arg->is_string ? pc->arg == 's' : pc->arg == 'n';
+}
+
+static const struct pattern *match_builtin(const struct probe_point *pp)
+{
+	init_patterns();
+	for (int k = 0; k < npatterns; k++) {
+		const struct pattern *p = &patterns[k];
+		if (p->ncomps != pp->ncomps)
+			continue;
+		int c;
+		for (c = 0; c < p->ncomps; c++)
+			if (!comp_matches(&p->comps[c], &pp->comps[c]))
+				break;
+		if (c == p->ncomps)
+			return p;
+	}
+	return NULL;
+}
+
+/* ---- resolution ---- */
+
+struct resolve_ctx {
+	struct program *prog;
+	struct probe *written;
+	struct stapfile *file;
+	int depth;
+	int produced;
+};
+
+void use_file(struct program *prog, struct stapfile *f)
+{
+	if (f->used)
+		return;
+	f->used = true;
+	pv_push(&prog->files, f);
+}
+
+static char *pp_text(const struct probe_point *pp)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	print_probe_point(&sb, pp);
+	return sb_detach(&sb);
+}
+
+/* Text of an alias definition: "a = b, c" */
+static char *alias_text(struct session *s, const struct probe *alias, int name_index)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	print_probe_point(&sb, alias->alias_names[name_index]);
+	sb_puts(&sb, alias->epilogue_style ? " += " : " = ");
+	for (int k = 0; k < alias->npoints; k++) {
+		if (k)
+			sb_puts(&sb, ", ");
+		print_probe_point(&sb, alias->points[k]);
+	}
+	char *r = arena_strdup(&s->arena, sb.s);
+	sb_free(&sb);
+	return r;
+}
+
+static struct stmt *scoped_block(struct session *s, struct stmt *inner, struct stapfile *file,
+				 struct srcpos pos)
+{
+	struct stmt *b = new_stmt(s, S_BLOCK, pos);
+	b->body = arena_alloc(&s->arena, sizeof *b->body);
+	b->body[0] = inner;
+	b->nbody = 1;
+	b->scope_file = file;
+	return b;
+}
+
+static struct stmt *join_blocks(struct session *s, struct stmt *a, struct stmt *b,
+				struct stmt *c, struct srcpos pos)
+{
+	struct stmt *parts[3] = { a, b, c };
+	struct stmt *blk = new_stmt(s, S_BLOCK, pos);
+	blk->body = arena_alloc(&s->arena, 3 * sizeof *blk->body);
+	for (int k = 0; k < 3; k++)
+		if (parts[k])
+			blk->body[blk->nbody++] = parts[k];
+	return blk;
+}
+
+static struct expr *and_cond(struct session *s, struct expr *a, struct expr *b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	struct expr *e = new_expr(s, E_LOGICAL, a->pos);
+	e->op = "&&";
+	e->left = a;
+	e->right = b;
+	e->tok = a->tok;
+	return e;
+}
+
+/* A copy of pp with `suffix` components appended. */
+static struct probe_point *with_suffix(struct session *s, const struct probe_point *pp,
+				       const struct pp_component *suffix, int nsuffix)
+{
+	struct probe_point *n = arena_alloc(&s->arena, sizeof *n);
+	*n = *pp;
+	n->ncomps = pp->ncomps + nsuffix;
+	n->comps = arena_alloc(&s->arena, (size_t)n->ncomps * sizeof *n->comps);
+	memcpy(n->comps, pp->comps, (size_t)pp->ncomps * sizeof *n->comps);
+	memcpy(n->comps + pp->ncomps, suffix, (size_t)nsuffix * sizeof *n->comps);
+	return n;
+}
+
+static int resolve_point(struct resolve_ctx *rc, const struct probe_point *pp,
+			 struct stmt *body, struct expr *cond, const char *origin);
+
+/* Does the alias name match a prefix of pp?  Returns the number of pp
+ * components it covers (0 = no match).  `**` in pp is not matched here. */
+static int alias_prefix_match(const struct probe_point *name, const struct probe_point *pp)
+{
+	if (name->ncomps > pp->ncomps)
+		return 0;
+	for (int k = 0; k < name->ncomps; k++) {
+		const struct pp_component *c = &pp->comps[k];
+		if (c->arg || name->comps[k].arg)
+			return 0;
+		if (fnmatch(c->name, name->comps[k].name, 0) != 0)
+			return 0;
+	}
+	return name->ncomps;
+}
+
+static bool has_wildcard(const struct probe_point *pp)
+{
+	for (int k = 0; k < pp->ncomps; k++)
+		if (strchr(pp->comps[k].name, '*') || strchr(pp->comps[k].name, '?') ||
+		    strchr(pp->comps[k].name, '['))
+			return true;
+	return false;
+}
+
+/* Expand one alias (already matched over `covered` components of pp). */
+static int expand_alias(struct resolve_ctx *rc, struct probe *alias, int name_index,
+			const struct probe_point *pp, int covered, struct stmt *body,
+			struct expr *cond, const char *origin)
+{
+	struct session *s = rc->prog->s;
+	struct stapfile *afile = alias->file;
+	use_file(rc->prog, afile);
+	struct stmt *pro = NULL, *epi = NULL;
+	if (alias->epilogue_style)
+		epi = scoped_block(s, clone_stmt(s, alias->body), afile, alias->body->pos);
+	else
+		pro = scoped_block(s, clone_stmt(s, alias->body), afile, alias->body->pos);
+	if (alias->epilogue)
+		epi = scoped_block(s, clone_stmt(s, alias->epilogue), afile, alias->epilogue->pos);
+	struct stmt *combined = join_blocks(s, pro, body, epi, body->pos);
+	const char *chain = arena_printf(&s->arena, "%s <- %s", alias_text(s, alias, name_index),
+					 origin);
+	int total = 0;
+	rc->depth++;
+	for (int k = 0; k < alias->npoints; k++) {
+		const struct probe_point *inner = alias->points[k];
+		struct probe_point *target = with_suffix(s, inner, pp->comps + covered,
+							 pp->ncomps - covered);
+		target->optional = inner->optional || pp->optional;
+		target->sufficient = inner->sufficient;
+		/* each alternative gets its own copy of the combined body */
+		struct stmt *copy = k == 0 ? combined : clone_stmt(s, combined);
+		struct expr *c2 = and_cond(s, inner->cond ? clone_expr(s, inner->cond) : NULL,
+					   cond ? clone_expr(s, cond) : NULL);
+		int n = resolve_point(rc, target, copy, c2, chain);
+		total += n;
+		if (n > 0 && inner->sufficient)
+			break;
+	}
+	rc->depth--;
+	return total;
+}
+
+static bool point_is_return(const struct probe_point *pp)
+{
+	for (int k = 1; k < pp->ncomps; k++)
+		if (!strcmp(pp->comps[k].name, "return"))
+			return true;
+	return false;
+}
+
+static void check_builtin(struct resolve_ctx *rc, const struct probe_point *pp,
+			  const struct pattern *pat)
+{
+	struct session *s = rc->prog->s;
+	if (strcmp(pat->family->name, "timer") != 0)
+		return;
+	const struct pp_component *c = &pp->comps[1];
+	int64_t n = c->arg ? c->arg->num : 0;
+	static const struct { const char *unit; int64_t ns; } units[] = {
+		{ "s", 1000000000LL }, { "sec", 1000000000LL }, { "ms", 1000000LL },
+		{ "msec", 1000000LL }, { "us", 1000LL }, { "usec", 1000LL }, { "ns", 1 },
+		{ "nsec", 1 }, { NULL, 0 },
+	};
+	if (!strcmp(c->name, "jiffies")) {
+		if (n < 1 || n > 1000000)
+			sem_error(s, c->pos, NULL, "invalid interval for jiffies (must be 1 to 1000000)");
+	} else if (!strcmp(c->name, "hz")) {
+		if (n < 1 || n > 1000000000)
+			sem_error(s, c->pos, NULL, "invalid rate for hz (must be 1 to 1000000000)");
+	} else {
+		for (int k = 0; units[k].unit; k++) {
+			if (strcmp(units[k].unit, c->name))
+				continue;
+			if (n < 1 || n > 86400LL * 1000000000LL / units[k].ns)
+				sem_error(s, c->pos, NULL, "invalid interval for timer.%s (at most one day)",
+					  c->name);
+			else if (n * units[k].ns < 100000)
+				sem_error(s, c->pos, NULL,
+					  "timer interval too short: timer.%s(%lld) (minimum 100 microseconds)",
+					  c->name, (long long)n);
+		}
+	}
+	if (pp->ncomps == 3) {
+		int64_t r = pp->comps[2].arg->num;
+		if (r < 0 || r >= n)
+			sem_error(s, pp->comps[2].pos, NULL, "randomize value must be less than the interval");
+	}
+}
+
+static int make_derived(struct resolve_ctx *rc, const struct probe_point *pp,
+			const struct pattern *pat, struct stmt *body, struct expr *cond,
+			const char *origin)
+{
+	struct program *prog = rc->prog;
+	if (++rc->produced > MAX_DERIVED_PER_PROBE) {
+		if (rc->produced == MAX_DERIVED_PER_PROBE + 1)
+			sem_error(prog->s, pp->pos, NULL, "probe expands to too many points (limit %d)",
+				  MAX_DERIVED_PER_PROBE);
+		return 0;
+	}
+	check_builtin(rc, pp, pat);
+	struct derived_probe *dp = arena_alloc(&prog->s->arena, sizeof *dp);
+	dp->pp = (struct probe_point *)pp;
+	dp->origin = origin;
+	dp->body = body;
+	dp->written = rc->written;
+	dp->file = rc->file;
+	dp->cond = cond;
+	dp->family = pat->family;
+	dp->is_return = point_is_return(pp);
+	dp->serial = (int)prog->probes.n;
+	pv_push(&prog->probes, dp);
+	return 1;
+}
+
+/* Resolve one probe point (which may be an alias, wildcard, or built-in)
+ * with its body; returns the number of derived probes made. */
+/* How many leading components of pp some alias or family could match. */
+static int matched_prefix(struct program *prog, const struct probe_point *pp)
+{
+	init_patterns();
+	int best = 0;
+	for (int k = 0; k < npatterns; k++) {
+		const struct pattern *p = &patterns[k];
+		int c = 0;
+		while (c < p->ncomps && c < pp->ncomps &&
+		       fnmatch(pp->comps[c].name, p->comps[c].name, 0) == 0)
+			c++;
+		if (c > best)
+			best = c;
+	}
+	for (size_t f = 0; f < prog->files.n + prog->library.n; f++) {
+		struct stapfile *file = f < prog->files.n ? prog->files.v[f]
+				      : prog->library.v[f - prog->files.n];
+		for (size_t a = 0; a < file->aliases.n; a++) {
+			struct probe *al = file->aliases.v[a];
+			for (int n = 0; n < al->nalias_names; n++) {
+				const struct probe_point *name = al->alias_names[n];
+				int c = 0;
+				while (c < name->ncomps && c < pp->ncomps &&
+				       fnmatch(pp->comps[c].name, name->comps[c].name, 0) == 0)
+					c++;
+				if (c > best)
+					best = c;
+			}
+		}
+	}
+	return best;
+}
+
+/* Report like SystemTap: the point, then the first component that
+ * nothing matches. */
+static void report_mismatch(struct program *prog, const struct probe_point *pp)
+{
+	struct session *s = prog->s;
+	int k = matched_prefix(prog, pp);
+	if (k >= pp->ncomps)
+		k = pp->ncomps - 1;
+	const struct pp_component *c = &pp->comps[k];
+	char *text = pp_text(pp);
+	sem_error(s, pp->pos, NULL, "while resolving probe point '%s'", text);
+	sem_error(s, c->pos, NULL, "probe point mismatch at position %d: '%s'%s%s%s", k + 1,
+		  c->name, c->arg ? " with this argument" : "",
+		  k == pp->ncomps - 1 && c->arg ? "" : "",
+		  k < pp->ncomps - 1 ? " (no family or alias continues with it)" : "");
+	free(text);
+}
+
+static int resolve_point(struct resolve_ctx *rc, const struct probe_point *pp,
+			 struct stmt *body, struct expr *cond, const char *origin)
+{
+	struct program *prog = rc->prog;
+	struct session *s = prog->s;
+	if (rc->depth > MAX_ALIAS_DEPTH) {
+		sem_error(s, pp->pos, NULL, "probe alias expansion too deep (limit %d): recursive alias?",
+			  MAX_ALIAS_DEPTH);
+		return 0;
+	}
+	/* aliases: longest prefix match wins; wildcards may match several */
+	int best = 0;
+	int total = 0;
+	for (size_t f = 0; f < prog->files.n + prog->library.n; f++) {
+		struct stapfile *file = f < prog->files.n ? prog->files.v[f]
+				      : prog->library.v[f - prog->files.n];
+		if (f >= prog->files.n && file->used)
+			continue;   /* already visited in files */
+		for (size_t a = 0; a < file->aliases.n; a++) {
+			struct probe *al = file->aliases.v[a];
+			for (int n = 0; n < al->nalias_names; n++) {
+				int m = alias_prefix_match(al->alias_names[n], pp);
+				if (m > best)
+					best = m;
+			}
+		}
+	}
+	bool wild = has_wildcard(pp);
+	if (best > 0) {
+		/* snapshot the candidate list: use_file() grows prog->files */
+		struct ptrvec cands = {0};
+		for (size_t f = 0; f < prog->files.n + prog->library.n; f++) {
+			struct stapfile *file = f < prog->files.n ? prog->files.v[f]
+					      : prog->library.v[f - prog->files.n];
+			if (f >= prog->files.n && file->used)
+				continue;
+			for (size_t a = 0; a < file->aliases.n; a++) {
+				struct probe *al = file->aliases.v[a];
+				for (int n = 0; n < al->nalias_names; n++) {
+					int m = alias_prefix_match(al->alias_names[n], pp);
+					/* wildcards take every full-length match of this length */
+					if (m == best) {
+						pv_push(&cands, al);
+						pv_push(&cands, (void *)(intptr_t)n);
+					}
+				}
+			}
+		}
+		for (size_t k = 0; k < cands.n; k += 2) {
+			struct stmt *copy = k == 0 ? body : clone_stmt(s, body);
+			total += expand_alias(rc, cands.v[k], (int)(intptr_t)cands.v[k + 1], pp, best,
+					      copy, cond, origin);
+			if (!wild)
+				break;
+		}
+		pv_free(&cands);
+		if (total > 0 || !wild)
+			return total;
+	}
+	const struct pattern *pat = match_builtin(pp);
+	if (pat && !wild)
+		return make_derived(rc, pp, pat, body, cond, origin);
+	if (!pp->optional)
+		report_mismatch(prog, pp);
+	return 0;
+}
+
+void derive_probes(struct program *prog, struct probe *pr, struct stapfile *file)
+{
+	struct session *s = prog->s;
+	struct resolve_ctx rc = { .prog = prog, .written = pr, .file = file };
+	struct strbuf sb;
+	sb_init(&sb);
+	for (int k = 0; k < pr->npoints; k++) {
+		if (k)
+			sb_putc(&sb, ',');
+		print_probe_point(&sb, pr->points[k]);
+	}
+	const char *all = arena_strdup(&s->arena, sb.s);
+	sb_free(&sb);
+	for (int k = 0; k < pr->npoints; k++) {
+		const struct probe_point *pp = pr->points[k];
+		struct stmt *body = scoped_block(s, clone_stmt(s, pr->body), file, pr->body->pos);
+		const char *origin = all;
+		int n = resolve_point(&rc, pp, body, pp->cond ? clone_expr(s, pp->cond) : NULL, origin);
+		if (n > 0 && pp->sufficient)
+			break;
+	}
+}

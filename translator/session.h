@@ -1,0 +1,64 @@
+/* The translator session: options of one translation and everything the
+ * passes share (arena for trees, diagnostics, loaded files, kernel facts). */
+#ifndef STAP_SESSION_H
+#define STAP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "util.h"
+
+struct kernel_info {
+	char *release;       /* "6.1.0-56-amd64" (kernel_vr) */
+	char *version;       /* "6.1.0" (kernel_v): release up to the first '-' */
+	char *arch;          /* "x86_64" */
+	char *build_dir;     /* kbuild tree, may not exist */
+	char *config_path;   /* .config that was read, NULL if none */
+	char **config;       /* sorted "CONFIG_X=value" strings */
+	size_t nconfig;
+	bool config_warned;  /* "no .config" reported once */
+};
+
+struct session {
+	struct arena arena;         /* trees and tokens live here */
+	struct diag diag;
+
+	/* command line */
+	char **args;                /* script arguments ($1 ... ) */
+	int nargs;
+	const char *compat;         /* --compatible, systemtap_v; "4.8" */
+	const char *privilege;      /* "stapusr" | "stapsys" | "stapdev" */
+	bool guru;                  /* -g */
+	bool unoptimized;           /* -u */
+	int verbose;                /* -v count */
+	struct ptrvec include_dirs; /* -I DIR (char *) */
+	struct ptrvec defines;      /* -D NAME[=VAL] (char *) */
+	const char *tapset_dir;     /* built-in tapset library root */
+	bool no_tapsets;            /* pass 1 only: do not load the library */
+
+	struct kernel_info kernel;
+
+	/* loaded input */
+	struct ptrvec files;        /* struct source_file *, owned */
+	struct ptrvec library_macros; /* struct macro * from *.stpm */
+	struct ptrvec stapfiles;    /* struct stapfile *, parsed */
+};
+
+void session_init(struct session *s);
+void session_free(struct session *s);
+
+/* Set the target kernel from -r (a release or a build directory) or, when
+ * `r` is NULL, from uname.  Reads its .config if one can be found. */
+void session_set_kernel(struct session *s, const char *r);
+
+/* Value of CONFIG_NAME in the target's .config, "" when unset or unknown. */
+const char *session_kconfig(struct session *s, const char *name);
+
+/* Load a file into the session; NULL (with an error printed) on failure. */
+struct source_file *session_load_file(struct session *s, const char *path,
+				      bool privileged);
+struct source_file *session_add_text(struct session *s, const char *name,
+				     const char *text, bool privileged);
+
+#endif
