@@ -196,6 +196,7 @@ struct vardecl {
 	struct srcpos type_pos;  /* where the type was first inferred */
 	const struct token *type_tok;
 	bool type_pos_set;
+	const struct expr **index_pos; /* where each index type was inferred */
 	struct srcpos arity_pos; /* where the arity was first inferred */
 	const struct token *arity_tok;
 	bool synthetic;

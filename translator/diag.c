@@ -1,9 +1,44 @@
 #include "diag.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+struct diag_held {
+	struct srcpos pos;
+	size_t order;
+	char *text;
+};
+
+void diag_hold(struct diag *d)
+{
+	d->holding = true;
+}
+
+static int cmp_held(const void *a, const void *b)
+{
+	const struct diag_held *x = a, *y = b;
+	if (x->pos.line != y->pos.line)
+		return x->pos.line < y->pos.line ? -1 : 1;
+	if (x->pos.col != y->pos.col)
+		return x->pos.col < y->pos.col ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void diag_release(struct diag *d)
+{
+	qsort(d->held, d->nheld, sizeof *d->held, cmp_held);
+	for (size_t k = 0; k < d->nheld; k++) {
+		fputs(d->held[k].text, d->out);
+		free(d->held[k].text);
+	}
+	free(d->held);
+	d->held = NULL;
+	d->nheld = d->capheld = 0;
+	d->holding = false;
+}
 
 void diag_init(struct diag *d, FILE *out)
 {
@@ -58,7 +93,11 @@ void diag_report(struct diag *d, enum diag_kind kind, struct srcpos pos,
 	if (kind != DIAG_WARNING && d->limit && diag_errors(d) > d->limit)
 		return;
 
-	FILE *out = d->out;
+	char *buf = NULL;
+	size_t buflen = 0;
+	FILE *out = d->holding ? open_memstream(&buf, &buflen) : d->out;
+	if (!out)
+		out = d->out;
 	va_list ap;
 	va_start(ap, fmt);
 	if (kind == DIAG_PARSE) {
@@ -84,4 +123,26 @@ void diag_report(struct diag *d, enum diag_kind kind, struct srcpos pos,
 	}
 	fputc('\n', out);
 	va_end(ap);
+	if (out != d->out) {
+		fclose(out);
+		if (d->note_next && d->nheld) {
+			/* keep a follow-up note with the error it explains */
+			struct diag_held *last = &d->held[d->nheld - 1];
+			char *joined = xasprintf("%s%s", last->text, buf);
+			free(last->text);
+			free(buf);
+			last->text = joined;
+			d->note_next = false;
+			return;
+		}
+		if (d->nheld == d->capheld) {
+			d->capheld = d->capheld ? d->capheld * 2 : 16;
+			d->held = xrealloc(d->held, d->capheld * sizeof *d->held);
+		}
+		d->held[d->nheld].pos = pos;
+		d->held[d->nheld].order = d->nheld;
+		d->held[d->nheld].text = buf;
+		d->nheld++;
+	}
+	d->note_next = false;
 }

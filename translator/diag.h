@@ -37,7 +37,16 @@ struct diag {
 	int warnings;
 	int limit;          /* stop printing after this many errors; 0 = no limit */
 	bool suppress;      /* count but print nothing (used by @defined probes) */
+	struct diag_held *held; /* while holding: messages to print sorted */
+	size_t nheld, capheld;
+	bool holding;
+	bool note_next;     /* the next message continues the previous one */
 };
+
+/* Hold messages and print them in source order at release: the lexer and
+ * preprocessor find some errors before the parser reaches earlier ones. */
+void diag_hold(struct diag *d);
+void diag_release(struct diag *d);
 
 void diag_init(struct diag *d, FILE *out);
 

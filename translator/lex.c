@@ -220,7 +220,7 @@ static void lex_embedded(struct lexer *lx, struct srcpos pos, bool space)
 	for (;;) {
 		int c = peekc(lx, 0);
 		if (c < 0) {
-			lex_error(lx, pos, "Could not find matching '%}' to close embedded code");
+			lex_error(lx, pos, "Could not find matching '%}' to close embedded function block");
 			emit(lx, TOK_EMBEDDED, lx->text + start, lx->i - start, pos, space);
 			return;
 		}

@@ -159,10 +159,8 @@ static int64_t parse_number(struct parser *p, const struct token *t)
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
-	if (*end != '\0' || s[0] == '-' || s[0] == '+')
-		fail_at(p, t, "malformed number");
-	if (errno == ERANGE)
-		fail_at(p, t, "number out of range (limit 18446744073709551615)");
+	if (*end != '\0' || s[0] == '-' || s[0] == '+' || errno == ERANGE)
+		fail_at(p, t, "number invalid or out of range (0 to 18446744073709551615)");
 	return (int64_t)v;
 }
 
@@ -584,6 +582,8 @@ static struct expr *parse_tvalue(struct parser *p)
 		e = parse_value(p);
 	}
 	struct list comps = {0};
+	if (e->pretty && (is_op(p, "->") || is_op(p, "[")))
+		fail_at(p, peek(p), "-> and [ are not accepted for a pretty-printing variable");
 	while (!e->pretty && (is_op(p, "->") || is_op(p, "["))) {
 		struct target_comp *c = arena_alloc(&p->s->arena, sizeof *c);
 		struct token *op = next(p);
@@ -695,8 +695,8 @@ static struct expr *parse_print(struct parser *p, struct token *name)
 	if (fmt || delim) {
 		struct token *ft = peek(p);
 		if (ft->type != TOK_STRING)
-			fail_at(p, ft, fmt ? "print format must be a literal string"
-					   : "print delimiter must be a literal string");
+			fail_at(p, ft, fmt ? "expected literal string (the print format)"
+					   : "expected literal string (the print delimiter)");
 		struct expr *f = mk(p, E_STRING, ft);
 		parse_strings(p, &f->str, &f->len);
 		e->fmt = f;
@@ -791,8 +791,6 @@ static struct expr *parse_atword(struct parser *p)
 				fail_at(p, nt, "expected bit shift number (0-62)");
 			next(p);
 			e->num = parse_number(p, nt);
-			if (e->num < 0 || e->num > 62)
-				fail_at(p, nt, "bit shift must be between 0 and 62");
 		}
 	} else if (!strcmp(w, "@cast")) {
 		e = mk(p, E_CAST, t);
@@ -879,6 +877,8 @@ static struct expr *parse_value(struct parser *p)
 		if (is_print_name(t->text))
 			fail_at(p, t, "expected '(' after '%s'", t->text);
 		if (is_op(p, "[")) {
+			if (!strcmp(t->text, "$") || t->text[strlen(t->text) - 1] == '$')
+				fail_at(p, peek(p), "-> and [ are not accepted for a pretty-printing variable");
 			struct expr *e = mk(p, E_ARRAYINDEX, t);
 			struct expr *base = mk(p, E_SYMBOL, t);
 			base->name = t->text;
@@ -931,7 +931,8 @@ static struct stmt *parse_block(struct parser *p)
 	enter(p);
 	while (!is_op(p, "}")) {
 		if (peek(p)->type == TOK_EOF)
-			fail_at(p, peek(p), "expected '}' (to close '{' at line %d)", open->pos.line);
+			fail_at(p, peek(p), "expected statement ('}' to close '{' at line %d)",
+				open->pos.line);
 		list_push(p, &l, parse_statement(p));
 	}
 	next(p);
@@ -1011,7 +1012,7 @@ static struct stmt *parse_foreach(struct parser *p, struct token *kw)
 		next(p);
 		st->fe_sort_agg = t->text;
 		if (!is_op(p, "+") && !is_op(p, "-"))
-			fail_at(p, peek(p), "expected '+' or '-' after %s in foreach", t->text);
+			fail_at(p, peek(p), "expected sort directive ('+' or '-' after %s)", t->text);
 	}
 	struct token *where = peek(p);
 	set_sort(p, st, sort_mark(p), 0, where);
@@ -1109,7 +1110,7 @@ static struct stmt *parse_statement(struct parser *p)
 		st->e = parse_expr(p);
 		accept_op(p, ";");
 	} else if (t->type == TOK_KEYWORD && strcmp(t->text, "string") && strcmp(t->text, "long")) {
-		fail_at(p, t, "unexpected keyword");
+		fail_at(p, t, "expected statement");
 	} else {
 		st = mks(p, S_EXPR, t);
 		st->e = parse_expr(p);
@@ -1169,8 +1170,13 @@ static void parse_probe_point(struct parser *p, struct list *out, bool allow_fla
 			check_match(p, "}", t);
 			for (int b = 0; b < alts.n; b++) {
 				struct probe_point *alt = alts.v[b];
-				if ((alt->optional || alt->cond) && is_op(p, "."))
-					fail_at(p, peek(p), "'?', '!' and 'if' inside braces must end the probe point");
+				if ((alt->optional || alt->cond) && is_op(p, ".")) {
+					struct token at = *peek(p);
+					at.pos = alt->pos;
+					at.type = TOK_IDENT;
+					at.text = alt->comps[0].name;
+					fail_at(p, &at, "'?', '!' or condition must only be specified in suffix");
+				}
 			}
 			struct list product = {0};
 			for (int a = 0; a < partial.n; a++) {
@@ -1274,7 +1280,7 @@ static void parse_probe(struct parser *p, struct token *kw)
 			fail_at(p, start, "an alias name must be a single probe point");
 		struct probe_point *name = pl.v[0];
 		if (name->optional || name->cond)
-			fail_at(p, start, "an alias name may not have '?', '!' or a condition");
+			fail_at(p, start, "probe point alias name cannot be optional nor sufficient");
 		for (int k = 0; k < name->ncomps; k++)
 			if (strchr(name->comps[k].name, '*'))
 				fail_at(p, start, "an alias name may not contain wildcards");
@@ -1291,7 +1297,9 @@ static void parse_probe(struct parser *p, struct token *kw)
 	bool saved = p->in_function;
 	p->in_function = false;
 	pr->body = parse_block(p);
-	if (names.n && !pr->epilogue_style && is_op(p, ",") && tok_op(peek_at(p, 1), "{")) {
+	if (names.n && is_op(p, ",") && tok_op(peek_at(p, 1), "{")) {
+		if (pr->epilogue_style)
+			fail_at(p, peek(p), "Combined prologue and epilogue cannot be defined with '+='");
 		next(p);
 		pr->epilogue = parse_block(p);
 	}
@@ -1310,7 +1318,7 @@ static enum exp_type parse_type(struct parser *p)
 		next(p);
 		return T_STRING;
 	}
-	fail_at(p, t, "expected 'long' or 'string'");
+	fail_at(p, t, "expected 'string' or 'long'");
 }
 
 static bool has_pragma(const char *code, const char *pragma)
@@ -1341,7 +1349,7 @@ static void parse_function(struct parser *p, struct token *kw, bool is_private)
 			struct token *pt = expect_ident(p, "parameter name");
 			for (int k = 0; k < params.n; k++)
 				if (!strcmp(((struct vardecl *)params.v[k])->name, pt->text))
-					fail_at(p, pt, "duplicate parameter name '%s'", pt->text);
+					fail_at(p, pt, "duplicate parameter names ('%s')", pt->text);
 			struct vardecl *v = arena_alloc(&p->s->arena, sizeof *v);
 			v->name = v->unmangled = pt->text;
 			v->pos = pt->pos;
@@ -1349,6 +1357,8 @@ static void parse_function(struct parser *p, struct token *kw, bool is_private)
 			v->file = p->file;
 			v->is_param = true;
 			v->arity = 0;
+			v->arity_pos = pt->pos;
+			v->arity_tok = pt;
 			v->hist_kind = -1;
 			v->variance_shift = -1;
 			if (accept_op(p, ":"))
@@ -1367,7 +1377,7 @@ static void parse_function(struct parser *p, struct token *kw, bool is_private)
 		f->priority = parse_number(p, nt);
 		f->has_priority = true;
 		if (f->priority < 1)
-			fail_at(p, nt, "function priority must be 1 or more");
+			fail_at(p, nt, "specified priority must be > 0");
 	}
 	struct token *bt = peek(p);
 	if (bt->type == TOK_EMBEDDED) {
@@ -1417,6 +1427,11 @@ static void parse_global_item(struct parser *p, bool is_private)
 		check_match(p, "]", open);
 		if (accept_op(p, "%"))
 			v->wrap = true;
+	}
+	for (size_t k = 0; k < p->file->globals.n; k++) {
+		struct vardecl *old = p->file->globals.v[k];
+		if (!strcmp(old->unmangled, v->name))
+			fail_at(p, name, "duplicate global name");
 	}
 	if (accept_op(p, "=")) {
 		if (v->maxsize)
@@ -1496,14 +1511,18 @@ struct stapfile *parse_file(struct session *s, struct source_file *src)
 	pv_push(&s->stapfiles, p.file);
 
 	struct tokvec raw = {0};
+	bool was_holding = s->diag.holding;
+	if (!was_holding)
+		diag_hold(&s->diag);
 	lex_file(s, src, &raw);
+	bool raw_empty = raw.n == 1;
 	preprocess(s, src, &raw, &p.toks);
 	tv_free(&raw);
 
 	if (!src->is_macro_lib && p.toks.n == 1 && !src->privileged)
 		diag_report(&s->diag, DIAG_PARSE, p.toks.v[0]->pos, NULL,
-			    "input file '%s' is empty or contains nothing but comments",
-			    src->name);
+			    raw_empty ? "Input file '%s' is empty." :
+			    "Input file '%s' is empty after preprocessing.", src->name);
 	while (peek(&p)->type != TOK_EOF) {
 		size_t start = p.i;
 		p.depth = 0;
@@ -1514,6 +1533,8 @@ struct stapfile *parse_file(struct session *s, struct source_file *src)
 			resync(&p, start);
 	}
 	tv_free(&p.toks);
+	if (!was_holding)
+		diag_release(&s->diag);
 	return p.file;
 }
 

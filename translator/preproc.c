@@ -131,8 +131,10 @@ static void define_macro(struct pp *pp, struct tokvec *in, size_t *i, bool libra
 			depth++;
 		else if (tok_op(t, "%)") && --depth == 0)
 			break;
-		else if (t->type == TOK_ATWORD && strcmp(t->text, "@define") == 0)
-			pp_error(pp, t, "nested macro definition in the body of '@%s'", m->name);
+		else if (t->type == TOK_ATWORD && strcmp(t->text, "@define") == 0) {
+			pp_error(pp, t, "'@define' forbidden inside macro body ('@%s')", m->name);
+			m->broken = true;
+		}
 	}
 	m->nbody = j - start;
 	m->body = arena_alloc(&pp->s->arena, (m->nbody + 1) * sizeof *m->body);
@@ -142,8 +144,13 @@ static void define_macro(struct pp *pp, struct tokvec *in, size_t *i, bool libra
 	struct ptrvec *where = library ? &pp->s->library_macros : &pp->macros;
 	for (size_t k = 0; k < where->n; k++) {
 		struct macro *old = where->v[k];
-		if (strcmp(old->name, m->name) == 0 && !library) {
-			pp_error(pp, name, "attempt to redefine macro '@%s' in the same file", m->name);
+		if (strcmp(old->name, m->name) == 0) {
+			pp_error(pp, name, library ? "duplicate definition of library macro '@%s'"
+						   : "attempt to redefine macro '@%s' in the same file",
+				 m->name);
+			pp->s->diag.note_next = true;
+			diag_report(&pp->s->diag, DIAG_PARSE, old->pos, NULL,
+				    "macro '@%s' first defined here", m->name);
 			return;
 		}
 	}
@@ -209,15 +216,17 @@ static void expand_macro(struct pp *pp, struct macro *m, struct token **toks, si
 		if (argno == 0 && actuals[0].n == 0 && m->nparams == 0)
 			given = 0;
 		if (given != m->nparams) {
-			char *msg = xasprintf("macro '%s' takes %d argument%s, %d given", use->text,
-					      m->nparams, m->nparams == 1 ? "" : "s", given);
-			pp_error(pp, use, "%s", msg);
+			char *msg = xasprintf("too %s parameters for macro '%s' (expected %d)",
+					      given < m->nparams ? "few" : "many", use->text, m->nparams);
+			pp_error(pp, toks[j], "%s", msg);
 			free(msg);
 			j++;
 			goto out;
 		}
 		j++;
 	}
+	if (m->broken)
+		goto out;
 	/* substitute parameters, then rescan: an argument is thus expanded in
 	 * the context where it was written */
 	struct tokvec body = {0};
@@ -323,7 +332,7 @@ static bool glob_or_equal(struct pp *pp, const struct token *optok, const char *
 {
 	const char *op = optok->text;
 	if (strcmp(op, "==") && strcmp(op, "!=")) {
-		pp_error(pp, optok, "only == and != may compare with a pattern%s", "");
+		pp_error(pp, optok, "expected '==' or '!='%s", "");
 		return false;
 	}
 	bool match = fnmatch(rhs, value, 0) == 0;
@@ -427,6 +436,7 @@ static bool eval_term(struct pp *pp, struct token *lhs, struct token *op, struct
 /* Evaluate the condition starting at v[*i] (just after %(); leaves *i at %?. */
 static bool eval_condition(struct pp *pp, struct token **v, size_t n, size_t *i, bool *ok)
 {
+	struct token *open = v[*i - 1];
 	bool result = false;   /* value of the || chain so far */
 	bool conj = true;      /* value of the current && chain */
 	*ok = true;
@@ -454,7 +464,7 @@ static bool eval_condition(struct pp *pp, struct token **v, size_t n, size_t *i,
 		} else if (tok_op(t, "%?")) {
 			return result || conj;
 		} else {
-			pp_error(pp, t, "expected '%%?' after preprocessor condition%s", "");
+			pp_error(pp, open, "expected '%%?' marker for conditional%s", "");
 			*ok = false;
 			return false;
 		}
@@ -521,8 +531,8 @@ static void conditionals(struct pp *pp, struct token **v, size_t n, struct tokve
 		}
 		if (!tok_op(v[else_end], "%)")) {
 			diag_report(&pp->s->diag, DIAG_PARSE, open->pos, "operator '%('",
-				    "incomplete conditional: missing '%%)' (to close '%%(' at line %d)",
-				    open->pos.line);
+				    "incomplete conditional at end of file (missing '%%)' to close "
+				    "'%%(' at line %d)", open->pos.line);
 			i = else_end;
 			continue;
 		}

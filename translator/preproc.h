@@ -13,6 +13,7 @@ struct macro {
 	const char **params;           /* parameter names, without '@' */
 	int nparams;
 	bool has_parens;               /* @define m() vs @define m */
+	bool broken;                   /* its definition had errors: expands to nothing */
 	struct token **body;
 	size_t nbody;
 	struct srcpos pos;

@@ -248,8 +248,11 @@ static char *alias_text(struct session *s, const struct probe *alias, int name_i
 {
 	struct strbuf sb;
 	sb_init(&sb);
-	print_probe_point(&sb, alias->alias_names[name_index]);
-	sb_puts(&sb, alias->epilogue_style ? " += " : " = ");
+	(void)name_index;
+	for (int k = 0; k < alias->nalias_names; k++) {
+		print_probe_point(&sb, alias->alias_names[k]);
+		sb_puts(&sb, alias->epilogue_style ? " += " : " = ");
+	}
 	for (int k = 0; k < alias->npoints; k++) {
 		if (k)
 			sb_puts(&sb, ", ");
@@ -391,6 +394,9 @@ static void check_builtin(struct resolve_ctx *rc, const struct probe_point *pp,
 	struct session *s = rc->prog->s;
 	if (strcmp(pat->family->name, "timer") != 0)
 		return;
+	/* problems are collected first: "while resolving" leads them */
+	struct { struct srcpos pos; char *msg; } found[2];
+	int nfound = 0;
 	const struct pp_component *c = &pp->comps[1];
 	int64_t n = c->arg ? c->arg->num : 0;
 	static const struct { const char *unit; int64_t ns; } units[] = {
@@ -398,29 +404,40 @@ static void check_builtin(struct resolve_ctx *rc, const struct probe_point *pp,
 		{ "msec", 1000000LL }, { "us", 1000LL }, { "usec", 1000LL }, { "ns", 1 },
 		{ "nsec", 1 }, { NULL, 0 },
 	};
+	struct srcpos at = c->arg ? c->arg->pos : c->pos;
 	if (!strcmp(c->name, "jiffies")) {
 		if (n < 1 || n > 1000000)
-			sem_error(s, c->pos, NULL, "invalid interval for jiffies (must be 1 to 1000000)");
+			found[nfound++] = (typeof(found[0])){ at, xstrdup("interval value out of range (1, 1000000)") };
 	} else if (!strcmp(c->name, "hz")) {
 		if (n < 1 || n > 1000000000)
-			sem_error(s, c->pos, NULL, "invalid rate for hz (must be 1 to 1000000000)");
+			found[nfound++] = (typeof(found[0])){ at, xstrdup("frequency value out of range (1, 1000000000)") };
 	} else {
 		for (int k = 0; units[k].unit; k++) {
 			if (strcmp(units[k].unit, c->name))
 				continue;
-			if (n < 1 || n > 86400LL * 1000000000LL / units[k].ns)
-				sem_error(s, c->pos, NULL, "invalid interval for timer.%s (at most one day)",
-					  c->name);
-			else if (n * units[k].ns < 100000)
-				sem_error(s, c->pos, NULL,
-					  "timer interval too short: timer.%s(%lld) (minimum 100 microseconds)",
-					  c->name, (long long)n);
+			/* 100 microseconds to one day, in the probe's own unit */
+			int64_t lo = (100000 + units[k].ns - 1) / units[k].ns;
+			int64_t hi = 86400LL * 1000000000LL / units[k].ns;
+			if (n < lo || n > hi)
+				found[nfound++] = (typeof(found[0])){ at,
+					xasprintf("interval value out of range (%lld, %lld)",
+						  (long long)lo, (long long)hi) };
 		}
 	}
 	if (pp->ncomps == 3) {
 		int64_t r = pp->comps[2].arg->num;
 		if (r < 0 || r >= n)
-			sem_error(s, pp->comps[2].pos, NULL, "randomize value must be less than the interval");
+			found[nfound++] = (typeof(found[0])){ pp->comps[2].arg->pos,
+				xasprintf("randomize value out of range (0, %lld)", (long long)(n - 1)) };
+	}
+	if (nfound) {
+		char *text = pp_text(pp);
+		sem_error(s, pp->pos, NULL, "while resolving probe point '%s'", text);
+		free(text);
+	}
+	for (int k = 0; k < nfound; k++) {
+		sem_error(s, found[k].pos, NULL, "%s", found[k].msg);
+		free(found[k].msg);
 	}
 }
 
@@ -485,6 +502,27 @@ static int matched_prefix(struct program *prog, const struct probe_point *pp)
 	return best;
 }
 
+/* Is pp's first k components on their own a complete probe point? */
+static bool complete_prefix(struct program *prog, const struct probe_point *pp, int k)
+{
+	struct probe_point head = *pp;
+	head.ncomps = k;
+	if (match_builtin(&head))
+		return true;
+	for (size_t f = 0; f < prog->files.n + prog->library.n; f++) {
+		struct stapfile *file = f < prog->files.n ? prog->files.v[f]
+				      : prog->library.v[f - prog->files.n];
+		for (size_t a = 0; a < file->aliases.n; a++) {
+			struct probe *al = file->aliases.v[a];
+			for (int n = 0; n < al->nalias_names; n++)
+				if (al->alias_names[n]->ncomps == k &&
+				    alias_prefix_match(al->alias_names[n], &head) == k)
+					return true;
+		}
+	}
+	return false;
+}
+
 /* Report like SystemTap: the point, then the first component that
  * nothing matches. */
 static void report_mismatch(struct program *prog, const struct probe_point *pp)
@@ -496,10 +534,12 @@ static void report_mismatch(struct program *prog, const struct probe_point *pp)
 	const struct pp_component *c = &pp->comps[k];
 	char *text = pp_text(pp);
 	sem_error(s, pp->pos, NULL, "while resolving probe point '%s'", text);
-	sem_error(s, c->pos, NULL, "probe point mismatch at position %d: '%s'%s%s%s", k + 1,
-		  c->name, c->arg ? " with this argument" : "",
-		  k == pp->ncomps - 1 && c->arg ? "" : "",
-		  k < pp->ncomps - 1 ? " (no family or alias continues with it)" : "");
+	if (k > 0 && complete_prefix(prog, pp, k))
+		sem_error(s, c->pos, NULL, "invalid suffix for probe: '%s' cannot follow '%s'",
+			  c->name, pp->comps[k - 1].name);
+	else
+		sem_error(s, c->pos, NULL, "probe point mismatch at position %d: '%s'", k + 1,
+			  c->name);
 	free(text);
 }
 
@@ -531,6 +571,10 @@ static int resolve_point(struct resolve_ctx *rc, const struct probe_point *pp,
 		}
 	}
 	bool wild = has_wildcard(pp);
+	/* an exact family match beats an alias used with a suffix */
+	const struct pattern *pat = match_builtin(pp);
+	if (best > 0 && best < pp->ncomps && pat && !wild)
+		return make_derived(rc, pp, pat, body, cond, origin);
 	if (best > 0) {
 		/* snapshot the candidate list: use_file() grows prog->files */
 		struct ptrvec cands = {0};
@@ -562,7 +606,6 @@ static int resolve_point(struct resolve_ctx *rc, const struct probe_point *pp,
 		if (total > 0 || !wild)
 			return total;
 	}
-	const struct pattern *pat = match_builtin(pp);
 	if (pat && !wild)
 		return make_derived(rc, pp, pat, body, cond, origin);
 	if (!pp->optional)

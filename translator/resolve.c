@@ -86,29 +86,45 @@ static struct vardecl *new_local(struct scope *sc, const struct expr *e)
 	v->tok = e->tok;
 	v->file = sc->file;
 	v->arity = 0;
+	v->arity_pos = e->pos;
+	v->arity_tok = e->tok;
 	v->hist_kind = -1;
 	v->variance_shift = -1;
 	pv_push(sc->locals, v);
 	return v;
 }
 
-/* Resolve a plain name; `arity` > 0 when it is used as an array. */
+/* Settle or check how many indexes a variable takes (0 = scalar). */
+static void check_arity(struct scope *sc, struct vardecl *v, int arity, const struct expr *e)
+{
+	struct session *s = sc->prog->s;
+	if (arity < 0)
+		return;
+	if (v->arity < 0) {
+		v->arity = arity;
+		v->arity_pos = e->pos;
+		v->arity_tok = e->tok;
+		if (arity > 0)
+			v->index_types = arena_alloc(&s->arena, (size_t)arity * sizeof *v->index_types);
+	} else if (v->arity != arity) {
+		sem_error(s, e->pos, e->tok, "inconsistent arity (%d vs %d)", v->arity, arity);
+		sem_error(s, v->arity_pos, v->arity_tok, "arity %d first inferred here", v->arity);
+	}
+}
+
+/* Resolve a plain name.  `arity`: indexes it is used with (0 = scalar),
+ * or -1 where any arity fits (delete x). */
 static struct vardecl *resolve_name(struct scope *sc, struct expr *e, int arity)
 {
 	struct session *s = sc->prog->s;
 	struct vardecl *v = find_local(sc, e->name);
 	if (!v)
 		v = lookup_global(sc, e->name);
-	if (v && !v->is_global && sc->in_cond) {
-		sem_error(s, e->pos, e->tok, "probe point condition may only use global variables");
-		return v;
+	if (sc->in_cond && (!v || !v->is_global)) {
+		sem_error(s, e->pos, e->tok, "probe condition must not reference undeclared global");
+		return NULL;
 	}
 	if (!v) {
-		if (sc->in_cond) {
-			sem_error(s, e->pos, e->tok,
-				  "probe point condition may only use global variables");
-			return NULL;
-		}
 		if (arity > 0) {
 			sem_error(s, e->pos, e->tok,
 				  "unresolved arity-%d global array %s, missing global declaration?",
@@ -116,9 +132,8 @@ static struct vardecl *resolve_name(struct scope *sc, struct expr *e, int arity)
 			return NULL;
 		}
 		v = new_local(sc, e);
-	} else if (arity > 0 && !v->is_global) {
-		sem_error(s, e->pos, e->tok, "array locals not supported, missing global declaration?");
 	}
+	check_arity(sc, v, arity, e);
 	e->referent = v;
 	return v;
 }
@@ -286,7 +301,7 @@ static void check_store(struct scope *sc, const struct expr *target, const struc
 		return;
 	for (size_t k = 0; k < sc->iterating.n; k++)
 		if (sc->iterating.v[k] == v)
-			sem_error(sc->prog->s, at->pos, target->tok ? target->tok : at->tok,
+			sem_error(sc->prog->s, target->pos, target->tok ? target->tok : at->tok,
 				  "variable '%s' modified during 'foreach' iteration", v->unmangled);
 }
 
@@ -371,7 +386,7 @@ static void resolve_expr(struct scope *sc, struct expr *e)
 	case E_TARGET:
 		if (sc->probe && !family_has_context(sc->probe))
 			sem_error(s, e->pos, e->tok,
-				  "target variables are not available in '%s' probes",
+				  "unresolved target-symbol expression ('%s' probes have no target variables)",
 				  family_name(sc->probe->family));
 		for (int k = 0; k < e->ncomps; k++)
 			if (e->comps[k].index)
@@ -416,7 +431,7 @@ static void resolve_delete(struct scope *sc, struct stmt *st)
 		resolve_indexable(sc, e->base, e->nargs);
 		resolve_args(sc, e->args, e->nargs);
 	} else if (e->kind == E_SYMBOL) {
-		resolve_name(sc, e, 0);
+		resolve_name(sc, e, -1);
 	} else {
 		sem_error(sc->prog->s, e->pos, e->tok, "'delete' needs a variable or array element");
 		return;
@@ -508,12 +523,12 @@ static void resolve_stmt(struct scope *sc, struct stmt *st)
 static void resolve_probe(struct program *prog, struct derived_probe *dp)
 {
 	struct scope sc = { .prog = prog, .file = dp->file, .locals = &dp->locals, .probe = dp };
+	resolve_stmt(&sc, dp->body);
 	if (dp->cond) {
 		sc.in_cond = true;
 		resolve_expr(&sc, dp->cond);
 		sc.in_cond = false;
 	}
-	resolve_stmt(&sc, dp->body);
 	pv_free(&sc.iterating);
 }
 
@@ -531,10 +546,14 @@ void resolve_program(struct program *prog)
 	size_t probes_done = 0, funcs_done = 0;
 	for (;;) {
 		bool progress = false;
+		/* probe by probe, so that errors come in script order */
 		while (prog->files_derived < prog->files.n) {
 			struct stapfile *f = prog->files.v[prog->files_derived++];
-			for (size_t k = 0; k < f->probes.n; k++)
+			for (size_t k = 0; k < f->probes.n; k++) {
 				derive_probes(prog, f->probes.v[k], f);
+				while (probes_done < prog->probes.n)
+					resolve_probe(prog, prog->probes.v[probes_done++]);
+			}
 			progress = true;
 		}
 		while (probes_done < prog->probes.n) {

@@ -78,32 +78,32 @@ static void unify_index(struct tctx *t, struct vardecl *v, int k, enum exp_type 
 	if (ty == T_UNKNOWN || ty == T_STATS)
 		return;
 	enum exp_type *slot = &v->index_types[k];
+	if (!v->index_pos)
+		v->index_pos = arena_alloc(&t->prog->s->arena, (size_t)v->arity * sizeof *v->index_pos);
 	if (*slot == T_UNKNOWN) {
 		*slot = ty;
+		v->index_pos[k] = e;
 		t->changed++;
 	} else if (*slot != ty && t->report) {
-		sem_error(t->prog->s, e->pos, e->tok, "index %d type mismatch (%s vs %s)", k, tn(ty),
-			  tn(*slot));
+		sem_error(t->prog->s, e->pos, e->tok, "index %d type mismatch (%s)", k, tn(ty));
+		if (v->index_pos[k])
+			sem_error(t->prog->s, v->index_pos[k]->pos, v->index_pos[k]->tok,
+				  "type of index %d was first inferred here (%s)", k, tn(*slot));
 	}
 }
 
+/* Arity was settled and checked by symbol resolution; synthesised code
+ * may still meet a variable first here. */
 static void set_arity(struct tctx *t, struct vardecl *v, int arity, const struct expr *e)
 {
-	if (!v)
+	if (!v || v->arity >= 0)
 		return;
-	if (v->arity < 0) {
-		v->arity = arity;
-		v->arity_pos = e->pos;
-		v->arity_tok = e->tok;
-		if (arity > 0)
-			v->index_types = arena_alloc(&t->prog->s->arena,
-						     (size_t)arity * sizeof *v->index_types);
-		t->changed++;
-	} else if (v->arity != arity && t->report) {
-		sem_error(t->prog->s, e->pos, e->tok, "inconsistent arity (%d vs %d)", arity, v->arity);
-		sem_error(t->prog->s, v->arity_pos, v->arity_tok, "arity %d first inferred here",
-			  v->arity);
-	}
+	v->arity = arity;
+	v->arity_pos = e->pos;
+	v->arity_tok = e->tok;
+	if (arity > 0)
+		v->index_types = arena_alloc(&t->prog->s->arena, (size_t)arity * sizeof *v->index_types);
+	t->changed++;
 }
 
 /* A variable used where a value is read: statistics are not values. */
@@ -152,9 +152,11 @@ static struct vardecl *infer_stats(struct tctx *t, struct expr *e)
 	if (!v)
 		return NULL;
 	if (!v->is_global) {
-		if (t->report)
+		if (t->report && v->type != T_STATS)
 			sem_error(t->prog->s, e->pos, e->tok,
-				  "statistics locals not supported, missing global declaration?");
+				  "stat locals not supported, missing global declaration?");
+		if (t->report)
+			v->type = T_STATS;   /* said once; no "unresolved type" after it */
 		return NULL;
 	}
 	unify_var(t, v, T_STATS, e);
@@ -370,9 +372,15 @@ static enum exp_type infer(struct tctx *t, struct expr *e, enum exp_type expecte
 	case E_ARRAYINDEX: {
 		if (e->base->kind == E_HIST) {
 			infer_hist(t, e->base);
-			for (int k = 0; k < e->nargs; k++)
-				if (e->args[k])
-					infer(t, e->args[k], T_LONG);
+			for (int k = 0; k < e->nargs; k++) {
+				if (!e->args[k])
+					continue;
+				enum exp_type got = infer(t, e->args[k], T_LONG);
+				if (got != T_UNKNOWN && got != T_LONG)
+					mismatch(t, e->args[k], T_LONG, got);
+			}
+			if (e->nargs != 1 && t->report)
+				sem_error(t->prog->s, e->pos, e->tok, "a histogram takes exactly one index");
 			return settle(t, e, T_LONG);
 		}
 		struct vardecl *v = e->base->referent;
@@ -403,11 +411,20 @@ static enum exp_type infer(struct tctx *t, struct expr *e, enum exp_type expecte
 		return both(t, e, T_STRING, T_STRING);
 	case E_COMPARE: {
 		enum exp_type lt = infer(t, e->left, T_UNKNOWN);
-		enum exp_type rt = infer(t, e->right, lt);
-		if (lt == T_UNKNOWN && rt != T_UNKNOWN)
-			lt = infer(t, e->left, rt);
-		if (lt != T_UNKNOWN && rt != T_UNKNOWN && lt != rt)
-			mismatch(t, e->right, lt, rt);
+		enum exp_type rt = infer(t, e->right, T_UNKNOWN);
+		if (lt == T_UNKNOWN && rt != T_UNKNOWN) {
+			infer(t, e->left, rt);
+		} else if (rt == T_UNKNOWN && lt != T_UNKNOWN) {
+			infer(t, e->right, lt);
+		} else if (lt != rt && t->report) {
+			/* blame a variable, which says where its type came from */
+			if (e->left->kind == E_SYMBOL || e->left->kind == E_ARRAYINDEX)
+				infer(t, e->left, rt);
+			else if (e->right->kind == E_SYMBOL || e->right->kind == E_ARRAYINDEX)
+				infer(t, e->right, lt);
+			else
+				mismatch(t, e->right, lt, rt);
+		}
 		return settle(t, e, T_LONG);
 	}
 	case E_REGEX: {
@@ -456,7 +473,10 @@ static enum exp_type infer(struct tctx *t, struct expr *e, enum exp_type expecte
 	}
 	case E_STATOP: {
 		struct vardecl *v = infer_stats(t, e->left);
-		if (v && !strcmp(e->name, "@variance") && e->num >= 0) {
+		if (e->num > 62 && t->report)
+			sem_error(t->prog->s, e->pos, e->tok, "bit shift (%lld) out of range <0..62>",
+				  (long long)e->num);
+		if (v && !strcmp(e->name, "@variance") && e->num >= 0 && e->num <= 62) {
 			if (v->variance_shift < 0)
 				v->variance_shift = (int)e->num;
 			else if (v->variance_shift != e->num && t->report)

@@ -1,0 +1,66 @@
+#!/bin/sh
+# Build the front-end fuzz target straight from the sources (no autotools).
+#
+#   tests/fuzz/build.sh [KIND...]     KIND: libfuzzer (default), replay, afl
+#
+#   libfuzzer  tests/fuzz/fuzz_front        clang -fsanitize=fuzzer,address,undefined
+#   replay     tests/fuzz/fuzz_front_replay same sanitizers, plain main(): runs the
+#                                           files named on its command line once
+#   afl        tests/fuzz/fuzz_front_afl    afl-clang-fast, ASan, persistent mode
+#
+# A target is rebuilt only when a source is newer than it (FORCE=1: always).
+# CC (default clang) and AFL_CC (default afl-clang-fast) may be overridden.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+CC=${CC:-clang}
+AFL_CC=${AFL_CC:-afl-clang-fast}
+
+srcs="$root/translator/*.c $root/common/*.c $here/fuzz_front.c"
+common_flags="-std=gnu11 -g -O1 -fno-omit-frame-pointer
+	-I$root/common -I$root/translator
+	-DFUZZ_TAPSET_DIR=\"$root/tapset\""
+# UB is a crash, not a message the fuzzer would not notice
+san="address,undefined"
+
+# up_to_date TARGET: true when TARGET is newer than every source and header
+up_to_date() {
+	[ "${FORCE:-0}" = 1 ] && return 1
+	[ -x "$1" ] || return 1
+	for f in $srcs "$root"/translator/*.h "$root"/common/*.h "$here/build.sh"; do
+		[ "$f" -nt "$1" ] && return 1
+	done
+	return 0
+}
+
+build() {
+	target=$1
+	shift
+	if up_to_date "$target"; then
+		echo "build.sh: $(basename "$target") is up to date"
+		return 0
+	fi
+	echo "build.sh: building $(basename "$target")"
+	# shellcheck disable=SC2086  # word splitting of the flag lists is wanted
+	"$@" $common_flags $srcs -o "$target.tmp"
+	mv "$target.tmp" "$target"
+}
+
+[ $# -gt 0 ] || set -- libfuzzer
+for kind in "$@"; do
+	case $kind in
+	libfuzzer)
+		build "$here/fuzz_front" "$CC" -fsanitize=fuzzer,$san ;;
+	replay)
+		build "$here/fuzz_front_replay" "$CC" -fsanitize=$san -DFUZZ_STANDALONE ;;
+	afl)
+		# afl-clang-fast brings its own main for LLVMFuzzerTestOneInput only
+		# with -fsanitize=fuzzer; use our standalone main with __AFL_LOOP.
+		build "$here/fuzz_front_afl" env AFL_USE_ASAN=1 AFL_USE_UBSAN=1 \
+			"$AFL_CC" -DFUZZ_STANDALONE ;;
+	*)
+		echo "build.sh: unknown kind '$kind' (libfuzzer, replay, afl)" >&2
+		exit 2 ;;
+	esac
+done
