@@ -496,8 +496,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (lines < 60) {
-		fprintf(stderr, "gen: need at least 60 lines\n");
+	if (lines < 40) {
+		fprintf(stderr, "gen: need at least 40 lines\n");
 		return 2;
 	}
 	if (stp && generate(stp, lines, seed, stap_header, stap_module, stap_trailer))

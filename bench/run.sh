@@ -96,7 +96,7 @@ if [ -x "$DEBIAN_STAP" ]; then
 		done
 	fi
 	if [ -n "${KVER:-}" ]; then
-		if "$DEBIAN_STAP" -p2 -r "$KVER" -e 'probe begin { }' >/dev/null 2>&1; then
+		if "$DEBIAN_STAP" -p2 -r "$KVER" -e 'probe begin { print(1) }' >/dev/null 2>&1; then
 			DEB=1
 			DEB_NOTE="$("$DEBIAN_STAP" -V 2>&1 | head -1), -r $KVER"
 		else
@@ -126,7 +126,7 @@ measure() {
 echo "== stap translator benchmark =="
 echo "binary : $STAP_SRC ($(stat -c %s "$STAP_SRC") bytes, $(date -r "$STAP_SRC" '+%F %T'))"
 echo "tapset : $TAPSET_SRC ($TAP_FILES files, $TAP_LINES lines of .stp/.stpm)"
-echo "host   : $(nproc) CPU(s), $(uname -r); runs per measurement: $RUNS (median; 1 warm-up)"
+echo "host   : $(nproc) CPU(s), $(uname -r); runs per measurement: $RUNS (median; 1 warm-up); load avg $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "inputs : generated script $LINES lines / $($TOK "$BIG" | cut -d' ' -f2) tokens (seed $SEED);"
 echo "         small script $SMALL_LINES lines; tapset concatenation $TAP_LINES lines"
 echo "debian : $DEB_NOTE"
@@ -145,8 +145,8 @@ fi
 echo
 
 # ours
-measure s1   1              "${OURS[@]}" -p1 -e 'probe begin { }'
-measure s2   1              "${OURS[@]}" -p2 -e 'probe begin { }'
+measure s1   1              "${OURS[@]}" -p1 -e 'probe begin { print(1) }'
+measure s2   1              "${OURS[@]}" -p2 -e 'probe begin { print(1) }'
 measure a    "$LINES"       "${OURS[@]}" -p1 "$BIG"
 measure b    "$LINES"       "${OURS[@]}" -p2 "$BIG"
 measure c    "$SMALL_LINES" "${OURS[@]}" -p2 "$SMALL"
@@ -183,8 +183,8 @@ fi
 # Debian's stap
 if [ $DEB = 1 ]; then
 	DS=("$DEBIAN_STAP" -r "$KVER")
-	measure D_s1 1              "${DS[@]}" -p1 -e 'probe begin { }'
-	measure D_s2 1              "${DS[@]}" -p2 -e 'probe begin { }'
+	measure D_s1 1              "${DS[@]}" -p1 -e 'probe begin { print(1) }'
+	measure D_s2 1              "${DS[@]}" -p2 -e 'probe begin { print(1) }'
 	measure D_a  "$LINES"       "${DS[@]}" -p1 "$BIG"
 	measure D_b  "$LINES"       "${DS[@]}" -p2 "$BIG"
 	measure D_c  "$SMALL_LINES" "${DS[@]}" -p2 "$SMALL"
@@ -215,8 +215,8 @@ row() { # key label tokfloor-key gcc-floor-key
 
 echo "--- ours (median of $RUNS; ms = milliseconds wall; us/1k = microseconds per 1,000 lines) ---"
 hdr "measurement" "lines" "median ms" "min-max" "us/1k" "maxRSS KiB" "x tokflr" "x gcc" "status"
-row s1 "startup: -p1 'probe begin {}'"
-row s2 "startup: -p2 'probe begin {}' (+library)"
+row s1 "startup: -p1 trivial script"
+row s2 "startup: -p2 trivial script (+library)"
 row a  "(a) -p1 generated script" ft_a fg_a
 row b  "(b) -p2 generated script" ft_a fg_a
 row c  "(c) -p2 small typical script" ft_c fg_c
@@ -236,7 +236,7 @@ if [ $E = 1 ]; then
 	row fg_e "gcc -fsyntax-only, C of Debian-tapset size"
 fi
 echo
-net() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { printf "%.0f", (a - b) * 1000 / l }'; }
+net() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { v = (a - b) * 1000 / l; if (v < 0) printf "~0"; else printf "%.0f", v }'; }
 echo "--- net of process startup (median minus the matching startup row) ---"
 printf '  (a) -p1: %s us/1k lines   (b) -p2: %s us/1k lines   (d) tapset -p1: %s us/1k lines\n' \
 	"$(net "${MED[a]}" "${MED[s1]}" "$LINES")" "$(net "${MED[b]}" "${MED[s2]}" "$LINES")" \
@@ -249,19 +249,21 @@ echo
 
 if [ $DEB = 1 ]; then
 	echo "--- Debian SystemTap ($DEB_NOTE) on the same inputs ---"
-	printf '%-44s %9s %10s %10s %9s %9s  %s\n' "measurement" "Debian ms" "Debian KiB" "ours ms" "ours KiB" "speed-up" "Debian status"
+	printf '%-44s %9s %10s %10s %9s %9s  %s\n' "measurement" "Debian ms" "Debian KiB" "ours ms" "ours KiB" "speed-up" "status Debian/ours"
 	drow() {
 		local d=$1 o=$2 label=$3
 		printf '%-44s %9s %10s %10s %9s %9s  %s\n' "$label" "$(ms "${MED[$d]}")" "${RSS[$d]}" \
-			"$(ms "${MED[$o]}")" "${RSS[$o]}" "$(ratio "${MED[$d]}" "${MED[$o]}")" "$(status "$d")"
+			"$(ms "${MED[$o]}")" "${RSS[$o]}" "$(ratio "${MED[$d]}" "${MED[$o]}")$( [ "${FAILS[$o]}" != 0 ] && echo '!')" \
+			"$(status "$d")/$(status "$o")"
 	}
-	drow D_s1 s1 "startup: -p1 'probe begin {}'"
-	drow D_s2 s2 "startup: -p2 'probe begin {}'"
+	drow D_s1 s1 "startup: -p1 trivial script"
+	drow D_s2 s2 "startup: -p2 trivial script"
 	drow D_a  a  "(a) -p1 generated script"
 	drow D_b  b  "(b) -p2 generated script"
 	drow D_c  c  "(c) -p2 small typical script"
 	drow D_d  d  "(d) -p1 -g whole tapset (ours, 1 script)"
 	[ $E = 1 ] && drow D_c e "(e) small script, Debian's tapset, both"
+	echo "  ('!' = our run failed, so the speed-up is not meaningful)"
 	echo "  note: Debian's stap parses its whole tapset library (~480 files) already in"
 	echo "  pass 1, so its -p1 rows include that; ours reads only macro files at -p1."
 	echo
@@ -283,6 +285,40 @@ if [ "$SCALING" = 1 ]; then
 			"$(status sp1)" "$(status sp2)"
 	done
 	RUNS=$RUNS_SAVE
+	echo
+fi
+
+if [ "$SCALING" = 1 ]; then
+	# One construct repeated K times; time per doubling ~2x = linear, ~4x = quadratic.
+	echo "--- scaling by construct: -p2 of a script that is K copies of one construct (median of $SRUNS) ---"
+	printf '%-34s %10s %10s %10s %9s %9s\n' "construct" "K=1000 ms" "K=2000 ms" "K=4000 ms" "x/doubl." "KiB@4000"
+	RUNS_SAVE=$RUNS
+	RUNS=$SRUNS
+	construct() { # kind k
+		case $1 in
+		globals)   awk -v k="$2" 'BEGIN { for (i = 0; i < k; i++) print "global g" i
+			print "probe begin {"; for (i = 0; i < k; i++) print "  g" i " = " i; print "}" }' ;;
+		functions) awk -v k="$2" 'BEGIN { for (i = 0; i < k; i++) print "function f" i "(x) { return x + " i " }"
+			print "probe begin {"; for (i = 0; i < k; i++) print "  print(f" i "(" i "))"; print "}" }' ;;
+		probes)    awk -v k="$2" 'BEGIN { print "global g"; for (i = 0; i < k; i++) print "probe timer.ms(" i + 1 ") { g++ }" }' ;;
+		aliases)   awk -v k="$2" 'BEGIN { print "global g"; for (i = 0; i < k; i++) {
+			print "probe a" i " = timer.ms(" i + 1 ") { x = 1 }"; print "probe a" i " { g += x }" } }' ;;
+		locals)    awk -v k="$2" 'BEGIN { print "probe begin {"; for (i = 0; i < k; i++) print "  v" i " = " i " ; print(v" i ")"; print "}" }' ;;
+		esac
+	}
+	for kind in globals functions locals probes aliases; do
+		line=$(printf '%-34s' "$kind (x K)")
+		for K in 1000 2000 4000; do
+			construct $kind $K >"$WORK/construct.stp"
+			measure cx "$K" "${OURS[@]}" -p2 "$WORK/construct.stp"
+			eval "T$K=${MED[cx]}"
+			line+=$(printf ' %10s' "$(ms "${MED[cx]}")$( [ "${FAILS[cx]}" != 0 ] && echo '!')")
+		done
+		line+=$(printf ' %9s %9s' "$(ratio "$T4000" "$T2000")" "${RSS[cx]}")
+		echo "$line"
+	done
+	RUNS=$RUNS_SAVE
+	echo "  ('!' = stap exited non-zero; x/doubl. = time(4000)/time(2000): ~2x linear, ~4x quadratic)"
 	echo
 fi
 

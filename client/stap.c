@@ -51,7 +51,7 @@ static void version(void)
 	       PACKAGE_VERSION);
 }
 
-enum { OPT_COMPAT = 256, OPT_PRIV, OPT_UNPRIV, OPT_TAPSET_DIR };
+enum { OPT_COMPAT = 256, OPT_PRIV, OPT_UNPRIV, OPT_TAPSET_DIR, OPT_IGNORED };
 
 int main(int argc, char **argv)
 {
@@ -71,6 +71,18 @@ int main(int argc, char **argv)
 		{ "privilege", required_argument, NULL, OPT_PRIV },
 		{ "unprivileged", no_argument, NULL, OPT_UNPRIV },
 		{ "tapset-dir", required_argument, NULL, OPT_TAPSET_DIR },
+		/* stap(1) options that matter only from pass 3 on: accepted now so
+		 * that existing command lines keep working */
+		{ "all-modules", no_argument, NULL, OPT_IGNORED },
+		{ "ldd", no_argument, NULL, OPT_IGNORED },
+		{ "skip-badvars", no_argument, NULL, OPT_IGNORED },
+		{ "suppress-handler-errors", no_argument, NULL, OPT_IGNORED },
+		{ "suppress-time-limits", no_argument, NULL, OPT_IGNORED },
+		{ "disable-cache", no_argument, NULL, OPT_IGNORED },
+		{ "poison-cache", no_argument, NULL, OPT_IGNORED },
+		{ "modinfo", required_argument, NULL, OPT_IGNORED },
+		{ "runtime", required_argument, NULL, OPT_IGNORED },
+		{ "sysroot", required_argument, NULL, OPT_IGNORED },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -138,6 +150,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_UNPRIV:
 			s.privilege = "stapusr";
+			break;
+		case OPT_IGNORED:
 			break;
 		case OPT_TAPSET_DIR:
 			s.tapset_dir = optarg;

@@ -20,6 +20,8 @@
 
 enum {
 	MAX_NESTING = 400,          /* expression/statement recursion */
+	MAX_TREE_DEPTH = 2000,      /* operators chained in one expression: the
+	                               later passes walk trees recursively */
 	MAX_PROBE_POINT_PRODUCT = 4096, /* brace expansion results */
 };
 
@@ -29,6 +31,7 @@ struct parser {
 	struct tokvec toks;
 	size_t i;
 	int depth;                  /* recursion guard */
+	int chain;                  /* left-nested operators being built */
 	bool in_function;
 	bool privileged;            /* tapset file or guru mode */
 	jmp_buf recover;
@@ -294,14 +297,19 @@ static struct expr *binary_level(struct parser *p, level_fn operand, const char 
 				 enum expr_kind kind)
 {
 	struct expr *l = operand(p);
+	int saved = p->chain;
 	for (;;) {
 		const char *const *o;
 		for (o = ops; *o; o++)
 			if (is_op(p, *o))
 				break;
-		if (!*o)
+		if (!*o) {
+			p->chain = saved;
 			return l;
+		}
 		struct token *op = next(p);
+		if (++p->chain + p->depth > MAX_TREE_DEPTH)
+			fail_at(p, op, "expression too deep (limit %d operators)", MAX_TREE_DEPTH);
 		l = mk_binary(p, kind, op, l, operand(p));
 	}
 }
@@ -622,9 +630,18 @@ static struct expr *parse_tvalue(struct parser *p)
 	if (has_components(e) && !e->pretty)
 		parse_pretty_suffix(p, e);
 	if (amp) {
-		if (!has_components(e) || e->pretty)
-			fail_at(p, amp, "'&' applies only to target variables and @cast/@var values");
-		e->addressof = true;
+		if (e->pretty)
+			fail_at(p, amp, "'&' cannot apply to a pretty-printed value");
+		if (has_components(e)) {
+			e->addressof = true;
+		} else {
+			/* &(...) of a macro such as @choose_defined: whether it names
+			 * something addressable is known once @defined is decided */
+			struct expr *u = mk(p, E_UNARY, amp);
+			u->op = "&";
+			u->left = e;
+			e = u;
+		}
 	}
 	return e;
 }
@@ -1526,6 +1543,7 @@ struct stapfile *parse_file(struct session *s, struct source_file *src)
 	while (peek(&p)->type != TOK_EOF) {
 		size_t start = p.i;
 		p.depth = 0;
+		p.chain = 0;
 		p.in_function = false;
 		if (setjmp(p.recover) == 0)
 			parse_toplevel(&p);

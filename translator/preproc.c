@@ -78,7 +78,7 @@ static void define_macro(struct pp *pp, struct tokvec *in, size_t *i, bool libra
 	if (is_builtin_atword(m->name))
 		diag_report(&pp->s->diag, DIAG_WARNING, name->pos, NULL,
 			    "macro '@%s' shadows a built-in operator", m->name);
-	if (tok_op(in->v[j], "(") && !in->v[j]->space_before) {
+	if (tok_op(in->v[j], "(")) {
 		m->has_parens = true;
 		j++;
 		struct ptrvec params = {0};

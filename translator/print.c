@@ -212,14 +212,11 @@ void print_expr(struct strbuf *sb, const struct expr *e)
 	case E_AUTOCAST:
 		if (e->addressof)
 			sb_putc(sb, '&');
-		if (is_primary(e->left) && e->left->kind != E_AUTOCAST &&
-		    e->left->kind != E_NUMBER && e->left->kind != E_STRING) {
-			print_expr(sb, e->left);
-		} else {
-			sb_putc(sb, '(');
-			print_expr(sb, e->left);
-			sb_putc(sb, ')');
-		}
+		/* always in parentheses: `(p)[0]` must not read back as an
+		 * array element */
+		sb_putc(sb, '(');
+		print_expr(sb, e->left);
+		sb_putc(sb, ')');
 		print_comps(sb, e);
 		break;
 	case E_DEFINED:

@@ -355,6 +355,21 @@ static enum exp_type infer_call(struct tctx *t, struct expr *e, enum exp_type ex
 	return settle(t, e, f->type);
 }
 
+/* Can `&` apply to e?  Through @choose_defined's ternary, either arm. */
+static bool addressable(const struct expr *e)
+{
+	switch (e->kind) {
+	case E_TARGET: case E_CAST: case E_ATVAR: case E_AUTOCAST:
+		return true;
+	case E_TERNARY:
+		if (e->cond->kind == E_DEFINED)
+			return addressable(e->cond->num ? e->left : e->right);
+		return addressable(e->left) && addressable(e->right);
+	default:
+		return false;
+	}
+}
+
 static enum exp_type infer(struct tctx *t, struct expr *e, enum exp_type expected)
 {
 	switch (e->kind) {
@@ -404,6 +419,10 @@ static enum exp_type infer(struct tctx *t, struct expr *e, enum exp_type expecte
 		infer_print(t, e);
 		return settle(t, e, strncmp(e->name, "sprint", 6) == 0 ? T_STRING : T_LONG);
 	case E_UNARY:
+		if (!strcmp(e->op, "&") && t->report && !addressable(e->left))
+			sem_error(t->prog->s, e->pos, e->tok,
+				  "'&' needs a target variable, @cast or @var member");
+		return both(t, e, T_LONG, T_LONG);
 	case E_BINARY:
 	case E_LOGICAL:
 		return both(t, e, T_LONG, T_LONG);
@@ -711,7 +730,8 @@ static void check_children(struct tctx *t, const struct expr *e)
 
 static void check_expr_resolved(struct tctx *t, const struct expr *e, bool used)
 {
-	if (e->kind == E_STATOP || e->kind == E_HIST)
+	/* @defined only asks whether its operand resolves */
+	if (e->kind == E_STATOP || e->kind == E_HIST || e->kind == E_DEFINED)
 		return;
 	if (e->kind == E_ASSIGN && !strcmp(e->op, "<<<")) {
 		check_expr_resolved(t, e->right, true);
