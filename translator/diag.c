@@ -29,7 +29,8 @@ static int cmp_held(const void *a, const void *b)
 
 void diag_release(struct diag *d)
 {
-	qsort(d->held, d->nheld, sizeof *d->held, cmp_held);
+	if (d->nheld)
+		qsort(d->held, d->nheld, sizeof *d->held, cmp_held);
 	for (size_t k = 0; k < d->nheld; k++) {
 		fputs(d->held[k].text, d->out);
 		free(d->held[k].text);

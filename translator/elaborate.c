@@ -161,7 +161,8 @@ static struct expr *b_printf(struct builder *b, const char *fmt, struct expr **a
 	e->name = "printf";
 	e->fmt = b_str(b, fmt);
 	e->args = arena_alloc(&b->s->arena, (size_t)(n ? n : 1) * sizeof *e->args);
-	memcpy(e->args, args, (size_t)n * sizeof *args);
+	if (n)
+		memcpy(e->args, args, (size_t)n * sizeof *args);
 	e->nargs = n;
 	e->type = T_LONG;
 	return e;

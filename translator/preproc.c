@@ -12,13 +12,18 @@
 #include "session.h"
 #include "util.h"
 
-enum { MAX_MACRO_DEPTH = 64, MAX_EXPANDED_TOKENS = 4 * 1024 * 1024 };
+enum {
+	MAX_MACRO_DEPTH = 64,
+	MAX_EXPANSIONS = 100000,
+	MAX_EXPANDED_TOKENS = 4 * 1024 * 1024,
+};
 
 struct pp {
 	struct session *s;
 	const struct source_file *file;
 	struct ptrvec macros;       /* file-local struct macro * */
 	size_t produced;            /* tokens emitted by expansion, bounded */
+	size_t expansions;          /* macro uses expanded, bounded */
 	bool overflow_reported;
 };
 
@@ -107,7 +112,8 @@ static void define_macro(struct pp *pp, struct tokvec *in, size_t *i, bool libra
 		j++;
 		m->nparams = (int)params.n;
 		m->params = arena_alloc(&pp->s->arena, params.n * sizeof(char *) + 1);
-		memcpy(m->params, params.v, params.n * sizeof(char *));
+		if (params.n)
+			memcpy(m->params, params.v, params.n * sizeof(char *));
 		pv_free(&params);
 	}
 	if (!tok_op(in->v[j], "%(")) {
@@ -138,7 +144,8 @@ static void define_macro(struct pp *pp, struct tokvec *in, size_t *i, bool libra
 	}
 	m->nbody = j - start;
 	m->body = arena_alloc(&pp->s->arena, (m->nbody + 1) * sizeof *m->body);
-	memcpy(m->body, in->v + start, m->nbody * sizeof *m->body);
+	if (m->nbody)
+		memcpy(m->body, in->v + start, m->nbody * sizeof *m->body);
 	*i = j + 1;
 
 	struct ptrvec *where = library ? &pp->s->library_macros : &pp->macros;
@@ -179,9 +186,14 @@ static void expand_macro(struct pp *pp, struct macro *m, struct token **toks, si
 	struct token *use = toks[*i];
 	size_t j = *i + 1;
 	struct tokvec *actuals = NULL;
-	if (depth >= MAX_MACRO_DEPTH) {
-		pp_error(pp, use, "macro expansion too deep (limit 64) at '%s'", use->text);
-		*i = j;
+	if (depth >= MAX_MACRO_DEPTH || ++pp->expansions > MAX_EXPANSIONS) {
+		/* one report, then no more expansion in this file */
+		if (!pp->overflow_reported)
+			pp_error(pp, use, depth >= MAX_MACRO_DEPTH
+				 ? "macro expansion too deep (limit 64) at '%s'"
+				 : "too many macro expansions (limit 100000) at '%s'", use->text);
+		pp->overflow_reported = true;
+		*i = n;
 		return;
 	}
 	if (m->has_parens) {

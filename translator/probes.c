@@ -454,7 +454,12 @@ static int make_derived(struct resolve_ctx *rc, const struct probe_point *pp,
 	}
 	check_builtin(rc, pp, pat);
 	struct derived_probe *dp = arena_alloc(&prog->s->arena, sizeof *dp);
-	dp->pp = (struct probe_point *)pp;
+	/* the concrete point: its ?/! and condition did their work */
+	struct probe_point *concrete = arena_alloc(&prog->s->arena, sizeof *concrete);
+	*concrete = *pp;
+	concrete->optional = concrete->sufficient = false;
+	concrete->cond = NULL;
+	dp->pp = concrete;
 	dp->origin = origin;
 	dp->body = body;
 	dp->written = rc->written;

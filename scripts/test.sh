@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Every test: unit tests (cmocka), the pass-1/2 corpus, Debian's example
+# scripts, the same under AddressSanitizer/UBSan, and the fuzz regressions.
+# Ends with one line "N passed, N failed[, N skipped]"; exit 0 when none failed.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+"$top/scripts/setup.sh" || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0 skipped=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+# add the counts from a suite's closing "N passed, N failed[, N skipped]"
+count() {
+	local name=$1 out=$2 line p f s
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "== $name: no result line (counted as one failure)"
+		tail -n 20 "$out"
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+	f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+	s=$(echo "$line" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
+	echo "== $name: $line"
+	grep -E '^(FAIL|\[  FAILED|\[  ERROR)' "$out" | head -n 40
+}
+
+# cmocka programs: each prints "[  PASSED  ] N test(s)." and maybe "[  FAILED  ] N test(s)"
+unit() { # DIR
+	local dir=$1 t out p f total_p=0 total_f=0
+	for t in "$dir"/tests/unit/test_*; do
+		[ -x "$t" ] && [ ! -d "$t" ] || continue
+		case $t in *.c|*.o) continue ;; esac
+		out=$("$t" 2>&1)
+		p=$(echo "$out" | sed -nE 's/^\[  PASSED  \] ([0-9]+) test.*/\1/p')
+		f=$(echo "$out" | sed -nE 's/^\[  FAILED  \] ([0-9]+) test.*/\1/p')
+		[ -n "$p$f" ] || { f=1; echo "FAIL $(basename "$t"): crashed or printed no summary"; }
+		total_p=$((total_p + ${p:-0})); total_f=$((total_f + ${f:-0}))
+		echo "$out" | grep -E '^\[  (FAILED|ERROR)' | sed "s|^|$(basename "$t"): |"
+	done
+	echo "$total_p passed, $total_f failed"
+}
+
+make -s check > /dev/null 2>&1   # builds the unit test programs
+unit "$top" > "$log/unit" 2>&1;              count "unit tests (cmocka)" "$log/unit"
+tests/corpus/run.sh > "$log/corpus" 2>&1;    count "corpus (pass 1/2)" "$log/corpus"
+tests/examples/run.sh > "$log/examples" 2>&1; count "Debian examples (pass 1)" "$log/examples"
+
+# The same tests against a build with -fsanitize=address,undefined.
+asan="$top/build-asan"
+if scripts/build-asan.sh "$asan" > "$log/asan-build" 2>&1; then
+	unit "$asan" > "$log/asan-unit" 2>&1;        count "unit tests under ASan/UBSan" "$log/asan-unit"
+	tests/corpus/run.sh "$asan/stap" > "$log/asan-corpus" 2>&1
+	count "corpus under ASan/UBSan" "$log/asan-corpus"
+	tests/examples/run.sh "$asan/stap" > "$log/asan-examples" 2>&1
+	count "Debian examples under ASan/UBSan" "$log/asan-examples"
+else
+	echo "== ASan/UBSan build failed:"; tail -n 30 "$log/asan-build"
+	failed=$((failed + 1))
+fi
+
+if [ -x tests/fuzz/replay.sh ]; then
+	tests/fuzz/replay.sh > "$log/fuzz" 2>&1;   count "fuzz regressions and seeds" "$log/fuzz"
+fi
+
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
