@@ -78,7 +78,8 @@ static void load_config(struct kernel_info *k, const char *path)
 		k->config[k->nconfig++] = xstrdup(line);
 	}
 	free(text);
-	qsort(k->config, k->nconfig, sizeof *k->config, cmp_config);
+	if (k->nconfig)
+		qsort(k->config, k->nconfig, sizeof *k->config, cmp_config);
 }
 
 static bool is_dir(const char *path)

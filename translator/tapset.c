@@ -30,7 +30,8 @@ static void list_dir(const char *dir, const char *suffix, struct ptrvec *out)
 		pv_push(&names, xasprintf("%s/%s", dir, de->d_name));
 	}
 	closedir(d);
-	qsort(names.v, names.n, sizeof *names.v, cmp_str);
+	if (names.n)
+		qsort(names.v, names.n, sizeof *names.v, cmp_str);
 	for (size_t k = 0; k < names.n; k++)
 		pv_push(out, names.v[k]);
 	pv_free(&names);
