@@ -230,6 +230,70 @@ void pv_free(struct ptrvec *pv)
 	pv->n = pv->cap = 0;
 }
 
+/* ---- strmap ---- */
+
+struct strmap_slot {
+	const char *key;     /* NULL = empty */
+	uint64_t hash;
+	struct ptrvec values;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct strmap_slot *strmap_find(const struct strmap *m, const char *key, uint64_t h)
+{
+	size_t mask = m->cap - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		struct strmap_slot *s = &m->slots[i];
+		if (!s->key || (s->hash == h && strcmp(s->key, key) == 0))
+			return s;
+	}
+}
+
+void strmap_add(struct strmap *m, const char *key, void *value)
+{
+	if ((m->used + 1) * 2 > m->cap) {
+		struct strmap old = *m;
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->slots = xcalloc(m->cap, sizeof *m->slots);
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.slots[i].key)
+				*strmap_find(m, old.slots[i].key, old.slots[i].hash) = old.slots[i];
+		free(old.slots);
+	}
+	uint64_t h = hash_str(key);
+	struct strmap_slot *s = strmap_find(m, key, h);
+	if (!s->key) {
+		s->key = key;
+		s->hash = h;
+		m->used++;
+	}
+	pv_push(&s->values, value);
+}
+
+const struct ptrvec *strmap_get(const struct strmap *m, const char *key)
+{
+	if (!m->cap)
+		return NULL;
+	struct strmap_slot *s = strmap_find(m, key, hash_str(key));
+	return s->key ? &s->values : NULL;
+}
+
+void strmap_free(struct strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		pv_free(&m->slots[i].values);
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->used = 0;
+}
+
 /* ---- files ---- */
 
 char *read_file_bounded(const char *path, size_t max_bytes, size_t *len_out)

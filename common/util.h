@@ -53,6 +53,19 @@ struct ptrvec {
 void pv_push(struct ptrvec *pv, void *p);
 void pv_free(struct ptrvec *pv);
 
+/* String-keyed hash map to pointer vectors: each key collects every value
+ * added under it, in order.  Keys are not copied (they must outlive the
+ * map: arena or static strings). */
+struct strmap_slot;
+struct strmap {
+	struct strmap_slot *slots;
+	size_t cap, used;
+};
+void strmap_add(struct strmap *m, const char *key, void *value);
+/* The values under key, or NULL. */
+const struct ptrvec *strmap_get(const struct strmap *m, const char *key);
+void strmap_free(struct strmap *m);
+
 /* Read a whole regular file into a NUL-terminated heap buffer, refusing
  * files larger than max_bytes.  Returns NULL with errno set on failure
  * (EFBIG when too large). */

@@ -189,6 +189,7 @@ struct vardecl {
 	int arity;               /* -1 unknown, 0 scalar, >0 array */
 	enum exp_type *index_types;
 	bool read, written;      /* seen anywhere in used code */
+	bool in_program;         /* listed in the elaborated program's globals */
 	int hist_kind;           /* -1 none, 0 linear, 1 log: one shape per var */
 	int64_t hist_lo, hist_hi, hist_width;
 	struct expr *hist_first; /* first histogram use, for messages */

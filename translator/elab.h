@@ -34,7 +34,22 @@ struct program {
 	struct ptrvec globals;      /* struct vardecl *, used */
 	struct ptrvec files;        /* struct stapfile *, used (user first) */
 	size_t files_derived;       /* files[0..n) have had their probes derived */
+
+	/* indexes over the script and the whole library, in file order */
+	struct strmap globals_by_name;   /* name -> struct vardecl * */
+	struct strmap functions_by_name; /* name -> struct functiondecl * */
+	struct strmap aliases_by_head;   /* first name component -> struct alias_name * */
+	struct ptrvec all_aliases;       /* struct alias_name *, for wildcard heads */
 };
+
+/* One name of an alias definition (`probe a = b = ...` has two). */
+struct alias_name {
+	struct probe *alias;
+	int index;                  /* into alias->alias_names */
+};
+
+void index_program(struct program *prog);
+void free_program_index(struct program *prog);
 
 /* tapset.c */
 void tapset_load_macros(struct session *s);

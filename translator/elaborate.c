@@ -430,6 +430,7 @@ bool elaborate_and_report(struct session *s, struct stapfile *user, int pass)
 
 	bool ok = diag_errors(&s->diag) == 0;
 	if (ok) {
+		index_program(&prog);
 		use_file(&prog, user);
 		resolve_program(&prog);
 		if (prog.probes.n == 0 && diag_errors(&s->diag) == 0)
@@ -466,6 +467,7 @@ bool elaborate_and_report(struct session *s, struct stapfile *user, int pass)
 	pv_free(&prog.functions);
 	pv_free(&prog.globals);
 	pv_free(&prog.files);
+	free_program_index(&prog);
 	for (size_t k = 0; k < seen_messages.n; k++)
 		free(seen_messages.v[k]);
 	pv_free(&seen_messages);

@@ -88,7 +88,8 @@ static struct token *emit(struct lexer *lx, enum tok_type type, const char *text
 {
 	struct token *t = arena_alloc(&lx->s->arena, sizeof *t);
 	t->type = type;
-	t->text = arena_strndup(&lx->s->arena, text, len);
+	/* operators point at the static table; everything else is copied */
+	t->text = type == TOK_OP ? text : arena_strndup(&lx->s->arena, text, len);
 	t->len = len;
 	t->pos = pos;
 	t->space_before = space;
@@ -325,9 +326,9 @@ static void lex_one(struct lexer *lx, bool space)
 		enum tok_type type = TOK_IDENT;
 		if (c == '@') {
 			type = TOK_ATWORD;
-		} else {
+		} else if (n >= 2 && n <= 8 && islower((unsigned char)w[0])) {
 			for (const char *const *k = keywords; *k; k++)
-				if (strlen(*k) == n && memcmp(*k, w, n) == 0)
+				if ((*k)[0] == w[0] && strlen(*k) == n && memcmp(*k, w, n) == 0)
 					type = TOK_KEYWORD;
 		}
 		if (c == '@' && n == 1) {
@@ -338,6 +339,8 @@ static void lex_one(struct lexer *lx, bool space)
 		return;
 	}
 	for (const char *const *op = operators; *op; op++) {
+		if ((*op)[0] != c)
+			continue;
 		size_t n = strlen(*op);
 		if (lx->i + n <= lx->len && memcmp(lx->text + lx->i, *op, n) == 0) {
 			for (size_t k = 0; k < n; k++)

@@ -34,6 +34,7 @@ struct parser {
 	int chain;                  /* left-nested operators being built */
 	bool in_function;
 	bool privileged;            /* tapset file or guru mode */
+	struct strmap global_names; /* for "duplicate global name" */
 	jmp_buf recover;
 };
 
@@ -1445,11 +1446,9 @@ static void parse_global_item(struct parser *p, bool is_private)
 		if (accept_op(p, "%"))
 			v->wrap = true;
 	}
-	for (size_t k = 0; k < p->file->globals.n; k++) {
-		struct vardecl *old = p->file->globals.v[k];
-		if (!strcmp(old->unmangled, v->name))
-			fail_at(p, name, "duplicate global name");
-	}
+	if (strmap_get(&p->global_names, v->name))
+		fail_at(p, name, "duplicate global name");
+	strmap_add(&p->global_names, v->name, v);
 	if (accept_op(p, "=")) {
 		if (v->maxsize)
 			fail_at(p, peek(p), "an array cannot have an initial value");
@@ -1551,6 +1550,7 @@ struct stapfile *parse_file(struct session *s, struct source_file *src)
 			resync(&p, start);
 	}
 	tv_free(&p.toks);
+	strmap_free(&p.global_names);
 	if (!was_holding)
 		diag_release(&s->diag);
 	return p.file;

@@ -227,6 +227,40 @@ struct resolve_ctx {
 	int produced;
 };
 
+void index_program(struct program *prog)
+{
+	struct session *s = prog->s;
+	for (size_t f = 0; f <= prog->library.n; f++) {
+		struct stapfile *file = f == 0 ? prog->user : prog->library.v[f - 1];
+		for (size_t k = 0; k < file->globals.n; k++) {
+			struct vardecl *v = file->globals.v[k];
+			strmap_add(&prog->globals_by_name, v->unmangled, v);
+		}
+		for (size_t k = 0; k < file->functions.n; k++) {
+			struct functiondecl *fn = file->functions.v[k];
+			strmap_add(&prog->functions_by_name, fn->unmangled, fn);
+		}
+		for (size_t a = 0; a < file->aliases.n; a++) {
+			struct probe *al = file->aliases.v[a];
+			for (int n = 0; n < al->nalias_names; n++) {
+				struct alias_name *an = arena_alloc(&s->arena, sizeof *an);
+				an->alias = al;
+				an->index = n;
+				strmap_add(&prog->aliases_by_head, al->alias_names[n]->comps[0].name, an);
+				pv_push(&prog->all_aliases, an);
+			}
+		}
+	}
+}
+
+void free_program_index(struct program *prog)
+{
+	strmap_free(&prog->globals_by_name);
+	strmap_free(&prog->functions_by_name);
+	strmap_free(&prog->aliases_by_head);
+	pv_free(&prog->all_aliases);
+}
+
 void use_file(struct program *prog, struct stapfile *f)
 {
 	if (f->used)
@@ -559,21 +593,17 @@ static int resolve_point(struct resolve_ctx *rc, const struct probe_point *pp,
 		return 0;
 	}
 	/* aliases: longest prefix match wins; wildcards may match several */
+	const struct ptrvec *heads = strchr(pp->comps[0].name, '*') ||
+				     strchr(pp->comps[0].name, '?') ||
+				     strchr(pp->comps[0].name, '[')
+		? &prog->all_aliases : strmap_get(&prog->aliases_by_head, pp->comps[0].name);
 	int best = 0;
 	int total = 0;
-	for (size_t f = 0; f < prog->files.n + prog->library.n; f++) {
-		struct stapfile *file = f < prog->files.n ? prog->files.v[f]
-				      : prog->library.v[f - prog->files.n];
-		if (f >= prog->files.n && file->used)
-			continue;   /* already visited in files */
-		for (size_t a = 0; a < file->aliases.n; a++) {
-			struct probe *al = file->aliases.v[a];
-			for (int n = 0; n < al->nalias_names; n++) {
-				int m = alias_prefix_match(al->alias_names[n], pp);
-				if (m > best)
-					best = m;
-			}
-		}
+	for (size_t a = 0; heads && a < heads->n; a++) {
+		const struct alias_name *an = heads->v[a];
+		int m = alias_prefix_match(an->alias->alias_names[an->index], pp);
+		if (m > best)
+			best = m;
 	}
 	bool wild = has_wildcard(pp);
 	/* an exact family match beats an alias used with a suffix */
@@ -581,23 +611,13 @@ static int resolve_point(struct resolve_ctx *rc, const struct probe_point *pp,
 	if (best > 0 && best < pp->ncomps && pat && !wild)
 		return make_derived(rc, pp, pat, body, cond, origin);
 	if (best > 0) {
-		/* snapshot the candidate list: use_file() grows prog->files */
+		/* wildcards take every match of the best length */
 		struct ptrvec cands = {0};
-		for (size_t f = 0; f < prog->files.n + prog->library.n; f++) {
-			struct stapfile *file = f < prog->files.n ? prog->files.v[f]
-					      : prog->library.v[f - prog->files.n];
-			if (f >= prog->files.n && file->used)
-				continue;
-			for (size_t a = 0; a < file->aliases.n; a++) {
-				struct probe *al = file->aliases.v[a];
-				for (int n = 0; n < al->nalias_names; n++) {
-					int m = alias_prefix_match(al->alias_names[n], pp);
-					/* wildcards take every full-length match of this length */
-					if (m == best) {
-						pv_push(&cands, al);
-						pv_push(&cands, (void *)(intptr_t)n);
-					}
-				}
+		for (size_t a = 0; a < heads->n; a++) {
+			struct alias_name *an = heads->v[a];
+			if (alias_prefix_match(an->alias->alias_names[an->index], pp) == best) {
+				pv_push(&cands, an->alias);
+				pv_push(&cands, (void *)(intptr_t)an->index);
 			}
 		}
 		for (size_t k = 0; k < cands.n; k += 2) {

@@ -32,21 +32,10 @@ static void use_global(struct program *prog, struct vardecl *v)
 {
 	if (v->file && !v->file->used)
 		use_file(prog, v->file);
-	for (size_t k = 0; k < prog->globals.n; k++)
-		if (prog->globals.v[k] == v)
-			return;
-	pv_push(&prog->globals, v);
-}
-
-static struct vardecl *find_global_in(struct stapfile *f, const char *name,
-				      const struct scope *sc)
-{
-	for (size_t k = 0; k < f->globals.n; k++) {
-		struct vardecl *v = f->globals.v[k];
-		if (!strcmp(v->unmangled, name) && visible(f, v->is_private, sc))
-			return v;
+	if (!v->in_program) {
+		v->in_program = true;
+		pv_push(&prog->globals, v);
 	}
-	return NULL;
 }
 
 /* Globals: the current file's, then those of files in use, then the first
@@ -54,14 +43,22 @@ static struct vardecl *find_global_in(struct stapfile *f, const char *name,
 static struct vardecl *lookup_global(struct scope *sc, const char *name)
 {
 	struct program *prog = sc->prog;
-	struct vardecl *v = find_global_in(sc->file, name, sc);
-	for (size_t k = 0; !v && k < prog->files.n; k++)
-		v = find_global_in(prog->files.v[k], name, sc);
-	for (size_t k = 0; !v && k < prog->library.n; k++)
-		v = find_global_in(prog->library.v[k], name, sc);
-	if (v)
-		use_global(prog, v);
-	return v;
+	const struct ptrvec *all = strmap_get(&prog->globals_by_name, name);
+	struct vardecl *best = NULL;
+	int best_rank = 3;   /* 0 own file, 1 file in use, 2 library */
+	for (size_t k = 0; all && k < all->n; k++) {
+		struct vardecl *v = all->v[k];
+		if (!visible(v->file, v->is_private, sc))
+			continue;
+		int rank = v->file == sc->file ? 0 : v->file->used ? 1 : 2;
+		if (rank < best_rank) {
+			best = v;
+			best_rank = rank;
+		}
+	}
+	if (best)
+		use_global(prog, best);
+	return best;
 }
 
 static struct vardecl *find_local(struct scope *sc, const char *name)
@@ -238,17 +235,13 @@ static void resolve_call(struct scope *sc, struct expr *e)
 {
 	struct program *prog = sc->prog;
 	struct session *s = prog->s;
-	struct ptrvec files = {0}, same_name = {0};
-	all_files(prog, &files);
-	for (size_t f = 0; f < files.n; f++) {
-		struct stapfile *file = files.v[f];
-		for (size_t k = 0; k < file->functions.n; k++) {
-			struct functiondecl *fn = file->functions.v[k];
-			if (!strcmp(fn->unmangled, e->name) && visible(file, fn->is_private, sc))
-				pv_push(&same_name, fn);
-		}
+	struct ptrvec same_name = {0};
+	const struct ptrvec *all = strmap_get(&prog->functions_by_name, e->name);
+	for (size_t k = 0; all && k < all->n; k++) {
+		struct functiondecl *fn = all->v[k];
+		if (visible(fn->file, fn->is_private, sc))
+			pv_push(&same_name, fn);
 	}
-	pv_free(&files);
 	struct ptrvec chain = {0};
 	for (size_t k = 0; k < same_name.n; k++) {
 		struct functiondecl *fn = same_name.v[k];
