@@ -528,10 +528,11 @@ static const char *strip_pretty(struct parser *p, const char *name, int *pretty)
 	return arena_strndup(&p->s->arena, name, n - k);
 }
 
+/* $$vars, $$parms, $$locals, $$return, and the string context values
+ * of markers and tracepoints ($$name, $$provider, $$system ...) */
 static bool is_target_vars(const char *name)
 {
-	return !strcmp(name, "$$vars") || !strcmp(name, "$$parms") ||
-	       !strcmp(name, "$$locals") || !strcmp(name, "$$return");
+	return name[0] == '$' && name[1] == '$' && name[2] != '\0';
 }
 
 static struct expr *parse_value(struct parser *p);

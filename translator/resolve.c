@@ -129,6 +129,15 @@ static struct vardecl *resolve_name(struct scope *sc, struct expr *e, int arity)
 			return NULL;
 		}
 		v = new_local(sc, e);
+		/* input.char and input.line hand the script its input in a local */
+		if (sc->probe && sc->probe->family &&
+		    !strcmp(family_name(sc->probe->family), "input") &&
+		    (!strcmp(e->name, "char") || !strcmp(e->name, "line"))) {
+			v->type = T_STRING;
+			v->type_pos = e->pos;
+			v->type_tok = e->tok;
+			v->type_pos_set = true;
+		}
 	}
 	check_arity(sc, v, arity, e);
 	e->referent = v;

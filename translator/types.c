@@ -22,6 +22,7 @@ struct tctx {
 	bool report;                  /* last sweep: report errors */
 	int changed;                  /* types learned in this sweep */
 	struct functiondecl *func;    /* function being checked, or NULL */
+	struct derived_probe *probe;  /* probe being checked, or NULL */
 };
 
 static enum exp_type infer(struct tctx *t, struct expr *e, enum exp_type expected);
@@ -250,6 +251,14 @@ static void infer_print(struct tctx *t, struct expr *e)
 	}
 }
 
+/* procfs probes pass their text in $value: a string, which .read probes
+ * assign without guru mode. */
+static bool is_procfs_value(const struct tctx *t, const struct expr *e)
+{
+	return e->kind == E_TARGET && !e->ncomps && !strcmp(e->name, "$value") && t->probe &&
+	       !strcmp(family_name(t->probe->family), "procfs");
+}
+
 static bool is_lvalue(const struct expr *e)
 {
 	return e->kind == E_SYMBOL || (e->kind == E_ARRAYINDEX && e->base->kind == E_SYMBOL) ||
@@ -266,7 +275,7 @@ static void check_lvalue(struct tctx *t, const struct expr *target, const struct
 		return;
 	}
 	if ((target->kind == E_TARGET || target->kind == E_CAST || target->kind == E_AUTOCAST ||
-	     target->kind == E_ATVAR) && !t->prog->s->guru)
+	     target->kind == E_ATVAR) && !t->prog->s->guru && !is_procfs_value(t, target))
 		sem_error(t->prog->s, op->pos, op->tok,
 			  "writing to target variables needs guru mode (stap -g)");
 	if (target->pretty)
@@ -352,6 +361,11 @@ static enum exp_type infer_call(struct tctx *t, struct expr *e, enum exp_type ex
 	}
 	if (f->type != T_UNKNOWN && expected != T_UNKNOWN && f->type != expected)
 		mismatch(t, e, expected, f->type);
+	/* a function that returns nothing reads as 0 where a number is
+	 * expected (`n && exit()`), as in SystemTap; elsewhere its value has
+	 * no type, which the variable receiving it then reports */
+	if (!f->returns_value)
+		return expected == T_LONG ? settle(t, e, T_LONG) : e->type;
 	return settle(t, e, f->type);
 }
 
@@ -511,6 +525,9 @@ static enum exp_type infer(struct tctx *t, struct expr *e, enum exp_type expecte
 				  "base histogram operator where expression expected");
 		return T_UNKNOWN;
 	case E_TARGET:
+		if (is_procfs_value(t, e))
+			return settle(t, e, T_STRING);
+		/* fall through */
 	case E_CAST:
 	case E_ATVAR:
 	case E_AUTOCAST:
@@ -685,10 +702,12 @@ static void sweep(struct tctx *t)
 	for (size_t k = 0; k < prog->probes.n; k++) {
 		struct derived_probe *dp = prog->probes.v[k];
 		t->func = NULL;
+		t->probe = dp;
 		if (dp->cond)
 			infer_cond(t, dp->cond);
 		infer_stmt(t, dp->body);
 	}
+	t->probe = NULL;
 	for (size_t k = 0; k < prog->functions.n; k++) {
 		struct functiondecl *f = prog->functions.v[k];
 		t->func = f;
@@ -739,12 +758,8 @@ static void check_expr_resolved(struct tctx *t, const struct expr *e, bool used)
 	}
 	check_children(t, e);
 	if (used && e->type == T_UNKNOWN && e->kind != E_SYMBOL && e->kind != E_ARRAYINDEX &&
-	    !(e->kind == E_FUNCALL && !e->func)) {
-		if (e->kind == E_FUNCALL)
-			sem_error(t->prog->s, e->pos, e->tok,
-				  "function '%s' returns no value but its result is used", e->name);
-		else
-			sem_error(t->prog->s, e->pos, e->tok, "unresolved type");
+	    !(e->kind == E_FUNCALL && (!e->func || !e->func->returns_value))) {
+		sem_error(t->prog->s, e->pos, e->tok, "unresolved type");
 	}
 }
 
