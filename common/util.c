@@ -53,15 +53,21 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
-char *xasprintf(const char *fmt, ...)
+char *xvasprintf(const char *fmt, va_list ap)
 {
 	struct strbuf sb;
-	va_list ap;
 	sb_init(&sb);
-	va_start(ap, fmt);
 	sb_vprintf(&sb, fmt, ap);
-	va_end(ap);
 	return sb.s;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
 }
 
 /* ---- strbuf ---- */
@@ -201,14 +207,12 @@ char *arena_strdup(struct arena *a, const char *s)
 
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
-	struct strbuf sb;
 	va_list ap;
-	sb_init(&sb);
 	va_start(ap, fmt);
-	sb_vprintf(&sb, fmt, ap);
+	char *tmp = xvasprintf(fmt, ap);
 	va_end(ap);
-	char *p = arena_strndup(a, sb.s, sb.len);
-	sb_free(&sb);
+	char *p = arena_strdup(a, tmp);
+	free(tmp);
 	return p;
 }
 

@@ -401,6 +401,22 @@ bool tok_kw(const struct token *t, const char *kw)
 	return t->type == TOK_KEYWORD && strcmp(t->text, kw) == 0;
 }
 
+bool tok_op_in(const struct token *t, const char *const *ops)
+{
+	if (t->type != TOK_OP)
+		return false;
+	for (const char *const *o = ops; *o; o++)
+		if (!strcmp(t->text, *o))
+			return true;
+	return false;
+}
+
+bool tok_is_relop(const struct token *t)
+{
+	static const char *const relops[] = { "<", "<=", ">", ">=", "==", "!=", NULL };
+	return tok_op_in(t, relops);
+}
+
 void quote_string(struct strbuf *sb, const char *s, size_t len)
 {
 	sb_putc(sb, '"');

@@ -250,12 +250,7 @@ static bool is_assign_op(const struct token *t)
 		"=", "<<<", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "^=",
 		"|=", ".=", NULL,
 	};
-	if (t->type != TOK_OP)
-		return false;
-	for (const char *const *o = ops; *o; o++)
-		if (!strcmp(t->text, *o))
-			return true;
-	return false;
+	return tok_op_in(t, ops);
 }
 
 /* expr = ternary [ assign_op expr ] */
@@ -300,11 +295,7 @@ static struct expr *binary_level(struct parser *p, level_fn operand, const char 
 	struct expr *l = operand(p);
 	int saved = p->chain;
 	for (;;) {
-		const char *const *o;
-		for (o = ops; *o; o++)
-			if (is_op(p, *o))
-				break;
-		if (!*o) {
+		if (!tok_op_in(peek(p), ops)) {
 			p->chain = saved;
 			return l;
 		}
@@ -441,17 +432,6 @@ static struct expr *parse_in(struct parser *p)
 	return e;
 }
 
-static bool is_relop(const struct token *t)
-{
-	static const char *const ops[] = { "<", "<=", ">", ">=", "==", "!=", NULL };
-	if (t->type != TOK_OP)
-		return false;
-	for (const char *const *o = ops; *o; o++)
-		if (!strcmp(t->text, *o))
-			return true;
-	return false;
-}
-
 /* cmp = shift ( ("=~"|"!~") STRING | { relop shift } ) */
 static struct expr *parse_cmp(struct parser *p)
 {
@@ -465,7 +445,7 @@ static struct expr *parse_cmp(struct parser *p)
 			parse_strings(p, &e->str, &e->len);
 			return e;
 		}
-		if (!is_relop(peek(p)))
+		if (!tok_is_relop(peek(p)))
 			return l;
 		struct token *op = next(p);
 		l = mk_binary(p, E_COMPARE, op, l, parse_shift(p));

@@ -317,17 +317,6 @@ static bool cmp_result(int c, const char *op)
 	return false;
 }
 
-static bool is_relop(const struct token *t)
-{
-	static const char *const ops[] = { "==", "!=", "<", "<=", ">", ">=", NULL };
-	if (t->type != TOK_OP)
-		return false;
-	for (const char *const *o = ops; *o; o++)
-		if (!strcmp(t->text, *o))
-			return true;
-	return false;
-}
-
 static bool parse_num(const char *s, long long *v)
 {
 	char *end;
@@ -364,7 +353,7 @@ static bool eval_term(struct pp *pp, struct token *lhs, struct token *op, struct
 			return false;
 		}
 	}
-	if (!is_relop(op)) {
+	if (!tok_is_relop(op)) {
 		pp_error(pp, op, "expected comparison operator in preprocessor condition%s", "");
 		*ok = false;
 		return false;

@@ -184,23 +184,15 @@ void print_expr(struct strbuf *sb, const struct expr *e)
 		print_comps(sb, e);
 		break;
 	case E_CAST:
-		if (e->addressof)
-			sb_putc(sb, '&');
-		sb_puts(sb, "@cast(");
-		print_expr(sb, e->left);
-		sb_puts(sb, ", ");
-		quote_string(sb, e->cast_type, strlen(e->cast_type));
-		if (e->cast_module) {
-			sb_puts(sb, ", ");
-			quote_string(sb, e->cast_module, strlen(e->cast_module));
-		}
-		sb_putc(sb, ')');
-		print_comps(sb, e);
-		break;
 	case E_ATVAR:
+		/* @cast(value, "type" [, "module"]) / @var("name" [, "module"]) */
 		if (e->addressof)
 			sb_putc(sb, '&');
-		sb_puts(sb, "@var(");
+		sb_puts(sb, e->kind == E_CAST ? "@cast(" : "@var(");
+		if (e->kind == E_CAST) {
+			print_expr(sb, e->left);
+			sb_puts(sb, ", ");
+		}
 		quote_string(sb, e->cast_type, strlen(e->cast_type));
 		if (e->cast_module) {
 			sb_puts(sb, ", ");

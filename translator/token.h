@@ -46,6 +46,10 @@ void lex_file(struct session *s, const struct source_file *f, struct tokvec *out
 bool tok_is(const struct token *t, enum tok_type type, const char *text);
 bool tok_op(const struct token *t, const char *op);
 bool tok_kw(const struct token *t, const char *kw);
+/* Is t one of the operators in the NULL-terminated list? */
+bool tok_op_in(const struct token *t, const char *const *ops);
+/* < <= > >= == != */
+bool tok_is_relop(const struct token *t);
 
 /* "identifier 'x'", "operator '{'", "string \"abc\"" ...; arena string. */
 const char *tok_describe(struct session *s, const struct token *t);
