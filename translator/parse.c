@@ -737,8 +737,8 @@ static struct expr *parse_print(struct parser *p, struct token *name)
 	check_match(p, ")", open);
 	e->args = (struct expr **)args.v;
 	e->nargs = args.n;
-	if (delim && e->nargs < 1)
-		fail_at(p, name, "'%s' needs at least one value after the delimiter", n);
+	if (delim && e->nargs < 2)
+		fail_at(p, name, "'%s' needs at least two values to join", n);
 	if ((!strcmp(n, "print") || !strcmp(n, "sprint")) && e->nargs < 1)
 		fail_at(p, name, "'%s' needs at least one argument", n);
 	return e;
@@ -1280,9 +1280,6 @@ static void parse_probe(struct parser *p, struct token *kw)
 		struct probe_point *name = pl.v[0];
 		if (name->optional || name->cond)
 			fail_at(p, start, "probe point alias name cannot be optional nor sufficient");
-		for (int k = 0; k < name->ncomps; k++)
-			if (strchr(name->comps[k].name, '*'))
-				fail_at(p, start, "an alias name may not contain wildcards");
 		if (op_tok && strcmp(op_tok->text, op->text))
 			fail_at(p, op, "an alias chain must use only '=' or only '+='");
 		op_tok = op;

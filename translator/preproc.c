@@ -483,7 +483,7 @@ static size_t branch_end(struct token **v, size_t n, size_t i)
 			return i;
 		if (tok_op(t, "%("))
 			depth++;
-		else if (depth == 0 && (tok_op(t, "%:") || tok_op(t, "%)")))
+		else if (depth == 0 && (tok_op(t, "%:") || tok_op(t, "%)") || tok_op(t, "%?")))
 			return i;
 		else if (tok_op(t, "%)"))
 			depth--;
@@ -523,11 +523,24 @@ static void conditionals(struct pp *pp, struct token **v, size_t n, struct tokve
 		i++; /* %? */
 		size_t then_start = i, then_end = branch_end(v, n, i);
 		size_t else_start = then_end, else_end = then_end;
+		if (tok_op(v[then_end], "%?")) {
+			pp_error(pp, v[then_end], "incomplete conditional - missing '%%(' before this '%%?'%s", "");
+			else_end = then_end;
+			while (else_end < n - 1 && !tok_op(v[else_end], "%)"))
+				else_end++;
+			i = else_end + 1;
+			continue;
+		}
 		if (tok_op(v[then_end], "%:")) {
 			else_start = then_end + 1;
 			else_end = branch_end(v, n, else_start);
-			if (tok_op(v[else_end], "%:")) {
-				pp_error(pp, v[else_end], "a conditional may have only one '%%:' branch%s", "");
+			if (!tok_op(v[else_end], "%)") && v[else_end]->type != TOK_EOF) {
+				pp_error(pp, v[else_end], "incomplete conditional - missing '%%(' before this '%s'",
+					 v[else_end]->text);
+				while (else_end < n - 1 && !tok_op(v[else_end], "%)"))
+					else_end++;
+				i = else_end + 1;
+				continue;
 			}
 		}
 		if (!tok_op(v[else_end], "%)")) {

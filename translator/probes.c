@@ -243,6 +243,15 @@ void index_program(struct program *prog)
 		for (size_t a = 0; a < file->aliases.n; a++) {
 			struct probe *al = file->aliases.v[a];
 			for (int n = 0; n < al->nalias_names; n++) {
+				const struct probe_point *name = al->alias_names[n];
+				bool wild = false;
+				for (int k = 0; k < name->ncomps; k++)
+					wild |= strpbrk(name->comps[k].name, "*?[") != NULL;
+				if (wild) {
+					sem_error(s, name->pos, NULL,
+						  "probe alias names cannot contain wildcards");
+					continue;
+				}
 				struct alias_name *an = arena_alloc(&s->arena, sizeof *an);
 				an->alias = al;
 				an->index = n;
