@@ -222,6 +222,8 @@ struct functiondecl {
 	/* pass 2 */
 	enum exp_type type;
 	bool returns_value;      /* has `return EXPR` or a declared type */
+	struct ptrvec writes;    /* arrays it stores into, with its callees' */
+	struct ptrvec callees;   /* functions it calls */
 	struct ptrvec locals;    /* struct vardecl * */
 	bool used;
 	int serial;              /* declaration order */

@@ -642,7 +642,7 @@ static bool is_stat_op(const char *w)
 
 static const char *const print_names[] = {
 	"print", "println", "printf", "printd", "printdln", "sprint", "sprintln",
-	"sprintf", "sprintd", "sprintdln", NULL,
+	"sprintf", "sprintd", "sprintdln", "print_char", NULL,
 };
 
 static bool is_print_name(const char *w)
@@ -741,6 +741,8 @@ static struct expr *parse_print(struct parser *p, struct token *name)
 		fail_at(p, name, "'%s' needs at least two values to join", n);
 	if ((!strcmp(n, "print") || !strcmp(n, "sprint")) && e->nargs < 1)
 		fail_at(p, name, "'%s' needs at least one argument", n);
+	if (!strcmp(n, "print_char") && e->nargs != 1)
+		fail_at(p, name, "'print_char' takes exactly one argument");
 	return e;
 }
 

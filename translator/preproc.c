@@ -406,7 +406,10 @@ static bool eval_term(struct pp *pp, struct token *lhs, struct token *op, struct
 					*ok = false;
 					return false;
 				}
-				if (!parse_num(value, &a))
+				/* an unset option is 0 to a number (SystemTap does so) */
+				if (!*value)
+					a = 0;
+				else if (!parse_num(value, &a))
 					return !strcmp(op->text, "!=");
 				return cmp_result(a < b ? -1 : a > b, op->text);
 			}

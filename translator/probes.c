@@ -431,15 +431,55 @@ static bool point_is_return(const struct probe_point *pp)
 	return false;
 }
 
+struct found_problem {
+	struct srcpos pos;
+	char *msg;
+};
+
+/* procfs("path") stays below /proc/systemtap/MODULE/; maxsize(N) > 0. */
+static void check_procfs(const struct probe_point *pp, struct found_problem *found, int *n)
+{
+	const struct pp_component *c = &pp->comps[0];
+	if (c->arg && c->arg->is_string) {
+		const char *path = c->arg->str;
+		const char *why = NULL;
+		if (path[0] == '/')
+			why = "procfs path cannot start with a '/'";
+		else if (*path && path[strlen(path) - 1] == '/')
+			why = "procfs path cannot end with a '/'";
+		else if (!*path || strstr(path, "//"))
+			why = "procfs path component cannot be empty";
+		else {
+			char *copy = xstrdup(path), *save = NULL;
+			for (char *part = strtok_r(copy, "/", &save); part && !why;
+			     part = strtok_r(NULL, "/", &save))
+				if (!strcmp(part, ".") || !strcmp(part, ".."))
+					why = "procfs path cannot be relative (and contain '.' or '..')";
+			free(copy);
+		}
+		if (why)
+			found[(*n)++] = (struct found_problem){ c->arg->pos, xstrdup(why) };
+	}
+	for (int k = 1; k < pp->ncomps; k++)
+		if (!strcmp(pp->comps[k].name, "maxsize") && pp->comps[k].arg &&
+		    pp->comps[k].arg->num <= 0)
+			found[(*n)++] = (struct found_problem){ pp->comps[k].arg->pos,
+				xstrdup("maxsize must be greater than 0") };
+}
+
 static void check_builtin(struct resolve_ctx *rc, const struct probe_point *pp,
 			  const struct pattern *pat)
 {
 	struct session *s = rc->prog->s;
+	/* problems are collected first: "while resolving" leads them */
+	struct found_problem found[4];
+	int nfound = 0;
+	if (!strcmp(pat->family->name, "procfs")) {
+		check_procfs(pp, found, &nfound);
+		goto report;
+	}
 	if (strcmp(pat->family->name, "timer") != 0)
 		return;
-	/* problems are collected first: "while resolving" leads them */
-	struct { struct srcpos pos; char *msg; } found[2];
-	int nfound = 0;
 	const struct pp_component *c = &pp->comps[1];
 	int64_t n = c->arg ? c->arg->num : 0;
 	static const struct { const char *unit; int64_t ns; } units[] = {
@@ -450,10 +490,10 @@ static void check_builtin(struct resolve_ctx *rc, const struct probe_point *pp,
 	struct srcpos at = c->arg ? c->arg->pos : c->pos;
 	if (!strcmp(c->name, "jiffies")) {
 		if (n < 1 || n > 1000000)
-			found[nfound++] = (typeof(found[0])){ at, xstrdup("interval value out of range (1, 1000000)") };
+			found[nfound++] = (struct found_problem){ at, xstrdup("interval value out of range (1, 1000000)") };
 	} else if (!strcmp(c->name, "hz")) {
 		if (n < 1 || n > 1000000000)
-			found[nfound++] = (typeof(found[0])){ at, xstrdup("frequency value out of range (1, 1000000000)") };
+			found[nfound++] = (struct found_problem){ at, xstrdup("frequency value out of range (1, 1000000000)") };
 	} else {
 		for (int k = 0; units[k].unit; k++) {
 			if (strcmp(units[k].unit, c->name))
@@ -462,7 +502,7 @@ static void check_builtin(struct resolve_ctx *rc, const struct probe_point *pp,
 			int64_t lo = (100000 + units[k].ns - 1) / units[k].ns;
 			int64_t hi = 86400LL * 1000000000LL / units[k].ns;
 			if (n < lo || n > hi)
-				found[nfound++] = (typeof(found[0])){ at,
+				found[nfound++] = (struct found_problem){ at,
 					xasprintf("interval value out of range (%lld, %lld)",
 						  (long long)lo, (long long)hi) };
 		}
@@ -470,9 +510,10 @@ static void check_builtin(struct resolve_ctx *rc, const struct probe_point *pp,
 	if (pp->ncomps == 3) {
 		int64_t r = pp->comps[2].arg->num;
 		if (r < 0 || r >= n)
-			found[nfound++] = (typeof(found[0])){ pp->comps[2].arg->pos,
+			found[nfound++] = (struct found_problem){ pp->comps[2].arg->pos,
 				xasprintf("randomize value out of range (0, %lld)", (long long)(n - 1)) };
 	}
+report:
 	if (nfound) {
 		char *text = pp_text(pp);
 		sem_error(s, pp->pos, NULL, "while resolving probe point '%s'", text);

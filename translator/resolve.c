@@ -9,6 +9,16 @@
 
 #include "elab.h"
 
+/* A call made inside foreach loops, checked once every function's writes
+ * are known. */
+struct foreach_call {
+	struct expr *call;
+	struct vardecl **arrays;      /* arrays being iterated at the call */
+	int narrays;
+};
+
+static struct ptrvec foreach_calls;  /* struct foreach_call *, this run */
+
 struct scope {
 	struct program *prog;
 	struct stapfile *file;        /* whose private names are visible */
@@ -97,6 +107,12 @@ static void check_arity(struct scope *sc, struct vardecl *v, int arity, const st
 	struct session *s = sc->prog->s;
 	if (arity < 0)
 		return;
+	if (arity == 0 && v->maxsize) {
+		sem_error(s, e->pos, e->tok,
+			  "inconsistent arity: '%s' is declared as an array ([%lld]) but used as a scalar",
+			  v->unmangled, (long long)v->maxsize);
+		return;
+	}
 	if (v->arity < 0) {
 		v->arity = arity;
 		v->arity_pos = e->pos;
@@ -244,6 +260,14 @@ static void resolve_call(struct scope *sc, struct expr *e)
 {
 	struct program *prog = sc->prog;
 	struct session *s = prog->s;
+	if (sc->iterating.n) {
+		struct foreach_call *fc = arena_alloc(&s->arena, sizeof *fc);
+		fc->call = e;
+		fc->narrays = (int)sc->iterating.n;
+		fc->arrays = arena_alloc(&s->arena, sc->iterating.n * sizeof *fc->arrays);
+		memcpy(fc->arrays, sc->iterating.v, sc->iterating.n * sizeof *fc->arrays);
+		pv_push(&foreach_calls, fc);
+	}
 	struct ptrvec same_name = {0};
 	const struct ptrvec *all = strmap_get(&prog->functions_by_name, e->name);
 	for (size_t k = 0; all && k < all->n; k++) {
@@ -331,6 +355,9 @@ static bool family_has_context(const struct derived_probe *dp)
 	if (!dp || !dp->family)
 		return true;
 	const char *f = family_name(dp->family);
+	const struct probe_point *pp = dp->pp;
+	if (!strcmp(pp->comps[pp->ncomps - 1].name, "absolute"))
+		return false;   /* a raw address has no debug scope */
 	return !strcmp(f, "kernel.function") || !strcmp(f, "kernel.statement") ||
 	       !strcmp(f, "kernel.trace") || !strcmp(f, "kernel.mark") ||
 	       !strcmp(f, "process") || !strcmp(f, "procfs") || !strcmp(f, "netfilter") ||
@@ -543,6 +570,98 @@ static void resolve_function(struct program *prog, struct functiondecl *f)
 	pv_free(&sc.iterating);
 }
 
+/* ---- what each function writes, transitively ---- */
+
+static void writes_expr(struct functiondecl *f, const struct expr *e);
+
+/* Returns true when v was not yet known as written by f. */
+static bool add_written(struct functiondecl *f, struct vardecl *v)
+{
+	for (size_t k = 0; k < f->writes.n; k++)
+		if (f->writes.v[k] == v)
+			return false;
+	pv_push(&f->writes, v);
+	return true;
+}
+
+static void add_write(struct functiondecl *f, const struct expr *target)
+{
+	struct vardecl *v = stored_array(target);
+	if (v)
+		add_written(f, v);
+}
+
+static void writes_stmt(struct functiondecl *f, const struct stmt *st)
+{
+	if (!st)
+		return;
+	for (int k = 0; k < st->nbody; k++)
+		writes_stmt(f, st->body[k]);
+	if (st->kind == S_DELETE)
+		add_write(f, st->e);
+	writes_expr(f, st->e);
+	writes_expr(f, st->init);
+	writes_expr(f, st->incr);
+	writes_expr(f, st->fe_limit);
+	writes_stmt(f, st->then);
+	writes_stmt(f, st->els);
+}
+
+static void writes_expr(struct functiondecl *f, const struct expr *e)
+{
+	if (!e)
+		return;
+	if (e->kind == E_ASSIGN || e->kind == E_PREINC || e->kind == E_POSTINC)
+		add_write(f, e->left);
+	if (e->kind == E_FUNCALL)
+		for (int k = 0; k < e->noverloads; k++)
+			pv_push(&f->callees, e->overloads[k]);
+	writes_expr(f, e->left);
+	writes_expr(f, e->right);
+	writes_expr(f, e->cond);
+	for (int k = 0; k < e->nargs; k++)
+		writes_expr(f, e->args[k]);
+}
+
+static void check_foreach_calls(struct program *prog)
+{
+	for (size_t k = 0; k < prog->functions.n; k++) {
+		struct functiondecl *f = prog->functions.v[k];
+		writes_stmt(f, f->body);
+	}
+	/* close over calls until nothing new is learned */
+	for (bool grew = true; grew;) {
+		grew = false;
+		for (size_t k = 0; k < prog->functions.n; k++) {
+			struct functiondecl *f = prog->functions.v[k];
+			for (size_t c = 0; c < f->callees.n; c++) {
+				struct functiondecl *g = f->callees.v[c];
+				for (size_t w = 0; w < g->writes.n; w++)
+					grew |= add_written(f, g->writes.v[w]);
+			}
+		}
+	}
+	for (size_t k = 0; k < foreach_calls.n; k++) {
+		struct foreach_call *fc = foreach_calls.v[k];
+		struct functiondecl *f = fc->call->func;
+		for (int o = 0; f && o < fc->call->noverloads; o++) {
+			struct functiondecl *g = fc->call->overloads[o];
+			for (size_t w = 0; w < g->writes.n; w++)
+				for (int a = 0; a < fc->narrays; a++)
+					if (g->writes.v[w] == fc->arrays[a])
+						sem_error(prog->s, fc->call->pos, fc->call->tok,
+							  "function call modifies var '%s' during 'foreach' iteration",
+							  fc->arrays[a]->unmangled);
+		}
+	}
+	for (size_t k = 0; k < prog->functions.n; k++) {
+		struct functiondecl *f = prog->functions.v[k];
+		pv_free(&f->writes);
+		pv_free(&f->callees);
+	}
+	pv_free(&foreach_calls);
+}
+
 void resolve_program(struct program *prog)
 {
 	size_t probes_done = 0, funcs_done = 0;
@@ -569,4 +688,5 @@ void resolve_program(struct program *prog)
 		if (!progress)
 			break;
 	}
+	check_foreach_calls(prog);
 }

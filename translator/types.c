@@ -23,6 +23,7 @@ struct tctx {
 	int changed;                  /* types learned in this sweep */
 	struct functiondecl *func;    /* function being checked, or NULL */
 	struct derived_probe *probe;  /* probe being checked, or NULL */
+	bool assigning;               /* inferring the target of an assignment */
 };
 
 static enum exp_type infer(struct tctx *t, struct expr *e, enum exp_type expected);
@@ -192,8 +193,9 @@ static void check_hist_params(struct tctx *t, struct expr *h)
 		return;
 	if (h->hist_width <= 0)
 		sem_error(t->prog->s, h->pos, h->tok, "histogram bucket width must be positive");
-	else if (h->hist_hi <= h->hist_lo)
-		sem_error(t->prog->s, h->pos, h->tok, "histogram high value must exceed the low value");
+	else if (h->hist_hi < h->hist_lo)
+		sem_error(t->prog->s, h->pos, h->tok,
+			  "histogram high value must not be below the low value");
 	else if ((h->hist_hi - h->hist_lo) / h->hist_width + 3 > 128)
 		sem_error(t->prog->s, h->pos, h->tok,
 			  "histogram has too many buckets (limit 128, including the two out-of-range buckets)");
@@ -242,6 +244,12 @@ static void infer_print(struct tctx *t, struct expr *e)
 		free(pieces);
 		return;
 	}
+	if (!strcmp(n, "print_char")) {
+		enum exp_type got = infer(t, e->args[0], T_LONG);
+		if (got != T_UNKNOWN && got != T_LONG)
+			mismatch(t, e->args[0], T_LONG, got);
+		return;
+	}
 	for (int k = 0; k < e->nargs; k++) {
 		struct expr *a = e->args[k];
 		if (a->kind == E_HIST)
@@ -255,8 +263,30 @@ static void infer_print(struct tctx *t, struct expr *e)
  * assign without guru mode. */
 static bool is_procfs_value(const struct tctx *t, const struct expr *e)
 {
-	return e->kind == E_TARGET && !e->ncomps && !strcmp(e->name, "$value") && t->probe &&
+	return e->kind == E_TARGET && !strcmp(e->name, "$value") && t->probe &&
 	       !strcmp(family_name(t->probe->family), "procfs");
+}
+
+/* $value: assigned (not read) in .read probes, read (not assigned) in
+ * .write probes, and never a structure or an array. */
+static enum exp_type infer_procfs_value(struct tctx *t, struct expr *e)
+{
+	if (t->report) {
+		const struct probe_point *pp = t->probe->pp;
+		bool write = !strcmp(pp->comps[pp->ncomps - 1].name, "write");
+		for (int k = 0; k < e->ncomps; k++)
+			sem_error(t->prog->s, e->comps[k].pos, e->tok,
+				  e->comps[k].kind == COMP_MEMBER
+				  ? "procfs variable '$value' may not be used as a structure"
+				  : "procfs variable '$value' may not be used as array");
+		if (write && t->assigning)
+			sem_error(t->prog->s, e->pos, e->tok,
+				  "procfs $value variable is read-only in a procfs write probe");
+		else if (!write && !t->assigning)
+			sem_error(t->prog->s, e->pos, e->tok,
+				  "procfs $value variable cannot be read in a procfs read probe");
+	}
+	return settle(t, e, T_STRING);
 }
 
 static bool is_lvalue(const struct expr *e)
@@ -294,6 +324,19 @@ static enum exp_type infer_assign(struct tctx *t, struct expr *e, enum exp_type 
 		return settle(t, e, T_LONG);
 	}
 	check_lvalue(t, e->left, e);
+	if (is_procfs_value(t, e->left)) {
+		/* `$value = s` only writes; `$value .= s` also reads, which a
+		 * read probe allows for appending */
+		t->assigning = true;
+		infer(t, e->left, T_STRING);
+		t->assigning = false;
+		enum exp_type rt = infer(t, e->right, T_STRING);
+		if (rt != T_UNKNOWN && rt != T_STRING)
+			mismatch(t, e->right, T_STRING, rt);
+		if (strcmp(op, "=") && strcmp(op, ".="))
+			mismatch(t, e->left, T_LONG, T_STRING);
+		return settle(t, e, T_STRING);
+	}
 	if (!strcmp(op, "=")) {
 		/* what the value is decides; a variable that disagrees is the
 		 * place to report (with where its type came from) */
@@ -526,7 +569,7 @@ static enum exp_type infer(struct tctx *t, struct expr *e, enum exp_type expecte
 		return T_UNKNOWN;
 	case E_TARGET:
 		if (is_procfs_value(t, e))
-			return settle(t, e, T_STRING);
+			return infer_procfs_value(t, e);
 		/* fall through */
 	case E_CAST:
 	case E_ATVAR:

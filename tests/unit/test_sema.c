@@ -287,6 +287,41 @@ static void test_no_probes(void **state)
 
 /* ---- probe points and aliases ---- */
 
+static void test_alias_name_wildcard(void **state)
+{
+	(void)state;
+	expect_sem_error("probe a.* = begin { }\nprobe begin { }",
+			 "probe alias names cannot contain wildcards");
+}
+
+static void test_function_modifies_array_in_foreach(void **state)
+{
+	(void)state;
+	expect_sem_error("global a\nfunction f() { a[1] = 2 }\nfunction g() { f() }\n"
+			 "probe begin { a[1] = 1; foreach (k in a) g() }",
+			 "function call modifies var 'a' during 'foreach' iteration");
+}
+
+static void test_sized_array_as_scalar(void **state)
+{
+	(void)state;
+	expect_sem_error("global a[10]\nprobe begin { a <<< 1; print(@count(a)) }",
+			 "inconsistent arity");
+}
+
+static void test_procfs_value_rules(void **state)
+{
+	(void)state;
+	expect_sem_error("probe procfs(\"x\").read { print($value) }",
+			 "cannot be read in a procfs read probe");
+	expect_sem_error("probe procfs(\"x\").write { $value = \"a\" }",
+			 "read-only in a procfs write probe");
+	expect_sem_error("probe procfs(\"../x\").read { $value = \"a\" }",
+			 "procfs path cannot be relative");
+	expect_sem_error("probe procfs(\"x\").read.maxsize(0) { $value = \"a\" }",
+			 "maxsize must be greater than 0");
+}
+
 static void test_probe_point_mismatch(void **state)
 {
 	(void)state;
@@ -476,6 +511,10 @@ int main(void)
 		cmocka_unit_test(test_break_outside_loop),
 		cmocka_unit_test(test_entry_outside_return),
 		cmocka_unit_test(test_void_function_as_value),
+		cmocka_unit_test(test_alias_name_wildcard),
+		cmocka_unit_test(test_function_modifies_array_in_foreach),
+		cmocka_unit_test(test_sized_array_as_scalar),
+		cmocka_unit_test(test_procfs_value_rules),
 		cmocka_unit_test(test_no_probes),
 		cmocka_unit_test(test_probe_point_mismatch),
 		cmocka_unit_test(test_optional_probe_point),
