@@ -779,6 +779,10 @@ static struct expr *parse_atword(struct parser *p)
 		return ix;
 	}
 	next(p);
+	/* kernel memory and registers, C constants: guru or tapset only */
+	if (!p->privileged && (!strcmp(w, "@kregister") || !strcmp(w, "@kderef") ||
+			       !strcmp(w, "@const")))
+		fail_at(p, t, "using %s operator not permitted; need stap -g", w);
 	struct token *open = expect_op(p, "(");
 	struct expr *e;
 	if (is_stat_op(w)) {

@@ -474,6 +474,12 @@ static void check_builtin(struct resolve_ctx *rc, const struct probe_point *pp,
 	/* problems are collected first: "while resolving" leads them */
 	struct found_problem found[4];
 	int nfound = 0;
+	if (!strcmp(pp->comps[pp->ncomps - 1].name, "absolute") && !s->guru &&
+	    !rc->written->privileged) {
+		found[nfound++] = (struct found_problem){ pp->comps[pp->ncomps - 1].pos,
+			xstrdup("absolute statement probe in unprivileged script; need stap -g") };
+		goto report;
+	}
 	if (!strcmp(pat->family->name, "procfs")) {
 		check_procfs(pp, found, &nfound);
 		goto report;

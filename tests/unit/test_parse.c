@@ -222,6 +222,8 @@ static void test_print_family_syntax(void **state)
 	expect_error("probe begin { printf(\"%q\", 1) }", "invalid or missing conversion specifier");
 	expect_error("probe begin { print() }", "needs at least one argument");
 	expect_error("probe begin { printd(\",\") }", "needs at least two values");
+	expect_error("probe begin { x = @kregister(1) }", "using @kregister operator not permitted; need stap -g");
+	expect_error("probe begin { x = @const(\"HZ\") }", "using @const operator not permitted; need stap -g");
 	expect_error("probe begin { printdln(\",\", 1) }", "needs at least two values");
 	expect_error("probe begin { x = print }", "expected '(' after 'print'");
 }

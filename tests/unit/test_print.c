@@ -145,8 +145,8 @@ static const char *const snippets[] = {
 	"probe begin { x = $a->b[1]->c; y = $p$$; z = &$x->y; w = $$parms$ }",
 	"probe begin { x = @cast(p, \"task_struct\", \"kernel\")->pid; y = @var(\"jiffies\") }",
 	"probe kernel.function(\"f\").return { x = @entry($a); y = @defined($b) ? 1 : 0 }",
-	"probe begin { x = @perf(\"cycles\"); y = @const(\"X\"); z = @kregister(3) }",
-	"probe begin { x = @kderef(4, p); y = @probewrite(g) }",
+	"probe begin { x = @perf(\"cycles\"); z = @uregister(3) }",
+	"probe begin { x = @uderef(4, p); y = @probewrite(g) }",
 	"probe begin { x = f(1, \"a\", g()) . string(1); y = long(2) }",
 	"probe a.{b, c}.d?, e! if (g), f(\"x\").g(-5) { }",
 	"probe sys*_open.**.x { }",
@@ -189,7 +189,8 @@ static void test_round_trip_guru(void **state)
 	bool same = th_round_trip(&t,
 		"%{ #include <linux/x.h> %}\n"
 		"function f:long () %{ /* pure */ STAP_RETURN(1); %}\n"
-		"probe begin { %{ do(); %} x = %{ 1 %} }", &a, &b);
+		"probe begin { %{ do(); %} x = %{ 1 %} }\n"
+		"probe end { y = @const(\"X\") + @kregister(3) + @kderef(4, p) }", &a, &b);
 	if (!same)
 		print_error("first:\n%s\nsecond:\n%s\n%s", a ? a : "-", b ? b : "-", th_diag(&t));
 	assert_true(same);
