@@ -14,6 +14,9 @@
 #include "session.h"
 #include "util.h"
 
+#ifndef STAP_RUNTIME_DIR
+#define STAP_RUNTIME_DIR "/usr/local/share/systemtap/runtime/kernel"
+#endif
 #ifndef STAP_TAPSET_DIR
 #define STAP_TAPSET_DIR "/usr/local/share/systemtap/tapset"
 #endif
@@ -25,8 +28,8 @@ static void usage(FILE *out)
 "   or: stap [OPTIONS] -e SCRIPT [ARGS...]   run a script given inline\n"
 "\n"
 "Options:\n"
-"  -p NUM          stop after pass NUM: 1 parse, 2 elaborate\n"
-"                  (3 translate, 4 build and 5 run are not built yet)\n"
+"  -p NUM          stop after pass NUM: 1 parse, 2 elaborate, 3 translate\n"
+"                  to C, 4 build the module (5, running it, is not wired in yet)\n"
 "  -e SCRIPT       script text instead of a file\n"
 "  -I DIR          also look for tapset files in DIR\n"
 "  -D NAME[=VAL]   define a C macro for the module\n"
@@ -130,7 +133,10 @@ int main(int argc, char **argv)
 		case 'v':
 			s.verbose++;
 			break;
-		case 'm': case 'k': case 'c': case 'x': case 'T': case 'o': case 's':
+		case 'm':
+			s.module_name = optarg;
+			break;
+		case 'k': case 'c': case 'x': case 'T': case 'o': case 's':
 		case 'b': case 'w': case 't': case 'F': case 'G': case 'S': case 'd':
 		case 'P':
 			/* accepted for compatibility; they matter from pass 3 on */
@@ -162,6 +168,10 @@ int main(int argc, char **argv)
 			session_free(&s);
 			return 1;
 		}
+	}
+	{
+		const char *rt = getenv("SYSTEMTAP_RUNTIME");
+		s.runtime_dir = rt && *rt ? rt : STAP_RUNTIME_DIR;
 	}
 	if (want_tapset_env) {
 		const char *env = getenv("SYSTEMTAP_TAPSET");

@@ -7,6 +7,8 @@
 
 #include "elab.h"
 #include "elaborate.h"
+#include "emit.h"
+#include "kbuild.h"
 
 /* ---- diagnostics with de-duplication ----
  * A body shared by several probe points is checked once per point; the
@@ -409,6 +411,53 @@ static void print_program(struct program *prog, FILE *out)
 	sb_free(&sb);
 }
 
+/* Name of a module: -m NAME, else stap_ and a hash of its source, so that
+ * the same script and options give the same module. */
+static char *module_name(struct session *s, const char *source)
+{
+	if (s->module_name)
+		return xstrdup(s->module_name);
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = source; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return xasprintf("stap_%016llx", (unsigned long long)h);
+}
+
+/* Passes 3 and 4 (pass 5, running the module, is staprun's). */
+static bool translate_and_build(struct program *prog, int pass)
+{
+	struct session *s = prog->s;
+	struct strbuf draft, c;
+	sb_init(&draft);
+	bool ok = emit_module(prog, "stap_module", &draft);
+	if (!ok) {
+		fprintf(s->diag.out, "Pass 3: translation failed.\n");
+		sb_free(&draft);
+		return false;
+	}
+	char *name = module_name(s, draft.s);
+	sb_init(&c);
+	emit_module(prog, name, &c);
+	sb_free(&draft);
+	if (pass == 3) {
+		fwrite(c.s, 1, c.len, stdout);
+	} else {
+		char *ko = kbuild_module(s, name, c.s, s->runtime_dir, ".");
+		ok = ko != NULL;
+		if (ko)
+			printf("%s\n", ko);
+		else
+			fprintf(s->diag.out, "Pass 4: compilation failed.\n");
+		if (ok && pass >= 5)
+			fprintf(s->diag.out, "stap: pass 5 (running the module with staprun) is not "
+				"wired into stap yet: run staprun %s\n", ko);
+		free(ko);
+	}
+	sb_free(&c);
+	free(name);
+	return ok;
+}
+
 bool elaborate_and_report(struct session *s, struct stapfile *user, int pass)
 {
 	struct program prog = { .s = s, .user = user };
@@ -453,10 +502,7 @@ bool elaborate_and_report(struct session *s, struct stapfile *user, int pass)
 	} else if (pass == 2) {
 		print_program(&prog, stdout);
 	} else {
-		fprintf(s->diag.out,
-			"stap: pass 3 (translation to C) is not built yet: this build stops after "
-			"pass 2 (use -p1 or -p2)\n");
-		ok = false;
+		ok = translate_and_build(&prog, pass);
 	}
 	for (size_t k = 0; k < prog.probes.n; k++)
 		pv_free(&((struct derived_probe *)prog.probes.v[k])->locals);

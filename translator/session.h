@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "kernel.h"
 #include "util.h"
 
 struct kernel_info {
@@ -18,6 +19,8 @@ struct kernel_info {
 	char **config;       /* sorted "CONFIG_X=value" strings */
 	size_t nconfig;
 	bool config_warned;  /* "no .config" reported once */
+	struct kernel *rec;  /* where release, tree, vmlinux, BTF come from; NULL after an error */
+	bool names_warned;   /* "function names could not be checked" reported once */
 };
 
 struct session {
@@ -36,6 +39,8 @@ struct session {
 	struct ptrvec defines;      /* -D NAME[=VAL] (char *) */
 	const char *tapset_dir;     /* built-in tapset library root */
 	bool no_tapsets;            /* pass 1 only: do not load the library */
+	const char *module_name;    /* -m NAME */
+	const char *runtime_dir;    /* runtime/kernel sources for pass 4 */
 
 	struct kernel_info kernel;
 
@@ -49,8 +54,11 @@ void session_init(struct session *s);
 void session_free(struct session *s);
 
 /* Set the target kernel from -r (a release or a build directory) or, when
- * `r` is NULL, from uname.  Reads its .config if one can be found. */
-void session_set_kernel(struct session *s, const char *r);
+ * `r` is NULL, from uname (see kernel_open() in common/kernel.h).  Reads
+ * its .config if one can be found.  False after an error that was printed
+ * and counted (a build-id mismatch in the kernel store); the release and
+ * build_dir fields are still set then, so later passes can go on. */
+bool session_set_kernel(struct session *s, const char *r);
 
 /* Value of CONFIG_NAME in the target's .config, "" when unset or unknown. */
 const char *session_kconfig(struct session *s, const char *name);

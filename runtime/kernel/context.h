@@ -1,0 +1,248 @@
+/* Running probe handlers: the per-CPU contexts, the global lock, the
+ * begin/end/error sequence and timers.  Included by the generated module
+ * after it has defined `struct context` (runtime.h says what that holds).
+ *
+ * One handler runs per CPU at a time: a probe that fires while its CPU's
+ * context is busy is skipped and counted, never run nested.  Handlers take
+ * one lock for the script's globals with bounded try-locking (MAXTRYLOCK
+ * tries, TRYLOCKDELAY apart); failing to get it also skips the probe. */
+#ifndef STP_CONTEXT_H
+#define STP_CONTEXT_H
+
+static struct context __percpu *stp_contexts;
+static DEFINE_SPINLOCK(stp_globals_lock);
+static atomic_t stp_skipped = ATOMIC_INIT(0);
+
+/* Run one probe body if the session is in `state`. */
+static void stp_run(const struct stp_probe *p, int state)
+{
+	struct context *c;
+	unsigned long flags;
+	int tries = 0;
+
+	local_irq_save(flags);
+	if (stp_session_state() != state)
+		goto done;
+	c = this_cpu_ptr(stp_contexts);
+	if (atomic_inc_return(&c->busy) != 1) {
+		atomic_inc(&stp_skipped);
+		goto leave;
+	}
+	while (!spin_trylock(&stp_globals_lock)) {
+		if (++tries > MAXTRYLOCK) {
+			atomic_inc(&stp_skipped);
+			goto leave;
+		}
+		udelay(TRYLOCKDELAY);
+	}
+	memset(&c->probe_locals, 0, p->locals_size);
+	c->probe_point = p->pp;
+	c->probe_name = p->pp;
+	c->last_error = NULL;
+	c->last_stmt = NULL;
+	c->aborted = 0;
+	c->actionremaining = MAXACTION_INTERRUPTIBLE;
+	c->nesting = -1;
+	p->body(c);
+	spin_unlock(&stp_globals_lock);
+	if (c->last_error && c->last_error[0]) {
+		/* MAXERRORS = 0: the first error ends the session */
+		if (c->last_stmt)
+			stp_error("%s near %s", c->last_error, c->last_stmt);
+		else
+			stp_error("%s (in probe %s)", c->last_error, p->pp);
+	}
+	stp_print_flush();
+leave:
+	atomic_dec(&c->busy);
+done:
+	local_irq_restore(flags);
+}
+
+/* begin, end and error probes run in ascending priority, script order for
+ * equal priorities. */
+static void stp_run_kind(enum stp_probe_kind kind, int state)
+{
+	bool *done = kcalloc(stp_nprobes ? stp_nprobes : 1, sizeof *done, GFP_KERNEL);
+	if (!done)
+		return;
+	for (;;) {
+		const struct stp_probe *next = NULL;
+		size_t at = 0;
+		for (size_t k = 0; k < stp_nprobes; k++) {
+			const struct stp_probe *p = &stp_probes[k];
+			if (p->kind != kind || done[k])
+				continue;
+			if (!next || p->priority < next->priority) {
+				next = p;
+				at = k;
+			}
+		}
+		if (!next)
+			break;
+		done[at] = true;
+		stp_run(next, state);
+	}
+	kfree(done);
+}
+
+/* ---- timers: one hrtimer per timer probe ---- */
+
+struct stp_timer {
+	struct hrtimer timer;
+	const struct stp_probe *probe;
+};
+
+static struct stp_timer *stp_timers;
+static size_t stp_ntimers;
+
+static ktime_t stp_timer_period(const struct stp_probe *p)
+{
+	int64_t ns = p->interval_ns;
+	if (p->randomize_ns) {
+		u32 span = (u32)(2 * p->randomize_ns + 1);
+		ns += (int64_t)(get_random_u32() % span) - p->randomize_ns;
+	}
+	return ns_to_ktime(ns > 0 ? ns : 1);
+}
+
+static enum hrtimer_restart stp_timer_fired(struct hrtimer *timer)
+{
+	struct stp_timer *t = container_of(timer, struct stp_timer, timer);
+	stp_run(t->probe, STP_SESSION_RUNNING);
+	if (stp_session_state() != STP_SESSION_RUNNING)
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(timer, stp_timer_period(t->probe));
+	return HRTIMER_RESTART;
+}
+
+static int stp_timers_start(void)
+{
+	for (size_t k = 0; k < stp_nprobes; k++)
+		stp_ntimers += stp_probes[k].kind == STP_PROBE_TIMER;
+	if (!stp_ntimers)
+		return 0;
+	stp_timers = kcalloc(stp_ntimers, sizeof *stp_timers, GFP_KERNEL);
+	if (!stp_timers)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t k = 0; k < stp_nprobes; k++) {
+		if (stp_probes[k].kind != STP_PROBE_TIMER)
+			continue;
+		struct stp_timer *t = &stp_timers[n++];
+		t->probe = &stp_probes[k];
+		hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+		t->timer.function = stp_timer_fired;
+		hrtimer_start(&t->timer, stp_timer_period(t->probe), HRTIMER_MODE_REL);
+	}
+	return 0;
+}
+
+static void stp_timers_stop(void)
+{
+	for (size_t k = 0; k < stp_ntimers && stp_timers; k++)
+		hrtimer_cancel(&stp_timers[k].timer);
+	kfree(stp_timers);
+	stp_timers = NULL;
+	stp_ntimers = 0;
+}
+
+/* ---- what the transport calls ---- */
+
+int stp_probes_start(void)
+{
+	stp_contexts = alloc_percpu(struct context);
+	if (!stp_contexts)
+		return -ENOMEM;
+	stp_run_kind(STP_PROBE_BEGIN, STP_SESSION_STARTING);
+	if (stp_session_state() != STP_SESSION_STARTING)
+		return 0;   /* exit() or an error in a begin probe: no timers */
+	/* the transport moves the session to RUNNING when this returns;
+	 * a timer that fires before then is skipped */
+	return stp_timers_start();
+}
+
+void stp_probes_stop(void)
+{
+	int state = stp_session_state();
+	stp_timers_stop();
+	if (!stp_contexts)
+		return;
+	/* the transport has set STOPPING, or ERROR after a script error */
+	if (state == STP_SESSION_ERROR)
+		stp_run_kind(STP_PROBE_ERROR, STP_SESSION_ERROR);
+	else
+		stp_run_kind(STP_PROBE_END, state);
+	if (atomic_read(&stp_skipped))
+		stp_warn("Number of errors: 0, skipped probes: %d", atomic_read(&stp_skipped));
+	free_percpu(stp_contexts);
+	stp_contexts = NULL;
+}
+
+/* ---- printing ---- */
+
+void stp_printf_kernel(const char *fmt, ...)
+{
+	char buf[MAXSTRINGLEN];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vscnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	stp_print(buf, n);
+}
+
+void stp_format_one(char *out, char conv, char flag, int64_t width, int64_t precision,
+		    const char *str, int64_t num)
+{
+	char spec[16], piece[MAXSTRINGLEN];
+	int n = 0;
+	int w = width < 0 ? 0 : width > MAXSTRINGLEN ? MAXSTRINGLEN : (int)width;
+	int prec = precision > MAXSTRINGLEN ? MAXSTRINGLEN : (int)precision;
+	spec[n++] = '%';
+	if (flag)
+		spec[n++] = flag;
+	spec[n++] = '*';
+	if (prec >= 0) {   /* no precision: C's defaults, and '0' keeps padding */
+		spec[n++] = '.';
+		spec[n++] = '*';
+	}
+	switch (conv) {
+	case 's':
+		spec[n++] = 's';
+		spec[n] = '\0';
+		if (prec >= 0)
+			snprintf(piece, sizeof piece, spec, w, prec, str);
+		else
+			snprintf(piece, sizeof piece, spec, w, str);
+		break;
+	case 'c':
+		n = prec >= 0 ? n - 2 : n;
+		spec[n++] = 'c';
+		spec[n] = '\0';
+		snprintf(piece, sizeof piece, spec, w, (int)(num & 0xff));
+		break;
+	case 'p':
+		/* 0x and the minimal hex digits; the width counts the 0x */
+		snprintf(piece, sizeof piece, "0x%.*llx", prec < 0 ? 1 : prec,
+			 (unsigned long long)num);
+		if ((size_t)w > strlen(piece)) {
+			char padded[MAXSTRINGLEN];
+			snprintf(padded, sizeof padded, flag == '-' ? "%-*s" : "%*s", w, piece);
+			strscpy(piece, padded, sizeof piece);
+		}
+		break;
+	default:
+		spec[n++] = 'l';
+		spec[n++] = 'l';
+		spec[n++] = conv == 'i' ? 'd' : conv;
+		spec[n] = '\0';
+		if (prec >= 0)
+			snprintf(piece, sizeof piece, spec, w, prec, (long long)num);
+		else
+			snprintf(piece, sizeof piece, spec, w, (long long)num);
+		break;
+	}
+	stp_strcat(out, piece);
+}
+
+#endif

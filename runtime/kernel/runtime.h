@@ -1,0 +1,98 @@
+/* The runtime as a generated module sees it: kernel headers that tapset
+ * embedded C expects, the language helpers, the transport, and the
+ * common part of the per-CPU probe context.  The generated code then
+ * defines `struct context` and includes context.h. */
+#ifndef STP_RUNTIME_H
+#define STP_RUNTIME_H
+
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/cred.h>
+#include <linux/uaccess.h>
+#include <linux/string.h>
+#include <linux/random.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/timekeeping.h>
+#include <linux/percpu.h>
+#include <linux/spinlock.h>
+#include <linux/delay.h>
+#include <linux/slab.h>
+#include <linux/jiffies.h>
+
+#include "lang.h"
+#include "transport.h"
+
+/* Fields every context has; the locals unions follow them. */
+#define STP_CONTEXT_COMMON                                                  \
+	atomic_t busy;              /* a handler runs on this CPU */        \
+	const char *probe_point;    /* pp() of the running probe */         \
+	const char *probe_name;                                             \
+	int probe_type;                                                     \
+	const char *last_error;     /* set: unwind to catch or handler end */\
+	const char *last_stmt;      /* where, for the error message */      \
+	char error_buffer[MAXSTRINGLEN];                                    \
+	int aborted;                /* error that try/catch cannot catch */ \
+	long actionremaining;       /* MAXACTION budget of this run */      \
+	int nesting;                /* index of the current function frame */\
+	struct pt_regs *kregs;                                              \
+	struct pt_regs *uregs;                                              \
+	int user_mode_p;
+
+/* Probe kinds the runtime knows how to register. */
+enum stp_probe_kind {
+	STP_PROBE_BEGIN,
+	STP_PROBE_END,
+	STP_PROBE_ERROR,
+	STP_PROBE_NEVER,
+	STP_PROBE_TIMER,
+};
+
+struct context;
+
+/* One derived probe, as the generated table describes it. */
+struct stp_probe {
+	const char *pp;
+	void (*body)(struct context *c);
+	size_t locals_size;
+	enum stp_probe_kind kind;
+	int64_t priority;          /* begin/end/error order */
+	int64_t interval_ns;       /* timers */
+	int64_t randomize_ns;
+};
+
+extern const struct stp_probe stp_probes[];
+extern const size_t stp_nprobes;
+
+/* One action of the MAXACTION budget; running out is not catchable. */
+#define STP_ACTION()                                                         \
+	do {                                                                 \
+		if (unlikely(--c->actionremaining < 0)) {                    \
+			c->last_error = "MAXACTION exceeded";                \
+			c->aborted = 1;                                      \
+			goto out;                                            \
+		}                                                            \
+	} while (0)
+
+/* Names that tapset embedded C uses, as SystemTap spells them. */
+#define CONTEXT c
+#define THIS l
+#define STAP_ERROR(...)                                                      \
+	do {                                                                 \
+		snprintf(CONTEXT->error_buffer, MAXSTRINGLEN, __VA_ARGS__);  \
+		CONTEXT->last_error = CONTEXT->error_buffer;                 \
+		goto out;                                                    \
+	} while (0)
+#define STAP_PRINTF(...) stp_printf_kernel(__VA_ARGS__)
+
+void stp_printf_kernel(const char *fmt, ...) __printf(1, 2);
+
+/* One printf conversion appended to a string buffer (until the full
+ * formatter arrives: standard conversions through the kernel's vsnprintf,
+ * with SystemTap's %p and %b). */
+void stp_format_one(char *out, char conv, char flag, int64_t width, int64_t precision,
+		    const char *str, int64_t num);
+
+#endif

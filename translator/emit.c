@@ -1,0 +1,298 @@
+/* Pass 3: the module's C source.
+ *
+ * Layout of a generated module:
+ *   globals; per-probe locals structs and per-function frames; struct
+ *   context (one per CPU: error state, action budget, the locals of the
+ *   running probe, a stack of function frames); the runtime's handler
+ *   code (context.h); function and probe bodies; the probe table that
+ *   the runtime registers.  Identical input gives identical text, so the
+ *   module bytes are reproducible. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "emit.h"
+
+static void global_decl(struct strbuf *sb, const struct vardecl *v)
+{
+	int idx = v->file && v->file->src ? v->file->src->index : 0;
+	if (v->arity > 0 || v->type == T_STATS)
+		return;   /* arrays and statistics come with the map runtime */
+	if (v->type == T_STRING) {
+		sb_printf(sb, "static string_t global_%s_%d", v->unmangled, idx);
+		if (v->init && v->init->is_string) {
+			sb_puts(sb, " = ");
+			c_string_literal(sb, v->init->str, v->init->len);
+		}
+	} else {
+		sb_printf(sb, "static int64_t global_%s_%d", v->unmangled, idx);
+		if (v->init && !v->init->is_string)
+			sb_printf(sb, " = %" PRId64 "LL", v->init->num);
+	}
+	sb_puts(sb, ";\n");
+}
+
+static void local_decls(struct strbuf *sb, const struct ptrvec *locals)
+{
+	for (size_t k = 0; k < locals->n; k++) {
+		const struct vardecl *v = locals->v[k];
+		sb_printf(sb, "\t%s v_%s;\n", c_type(v->type), v->name);
+	}
+}
+
+/* Deepest static call chain, for MAXNESTING (SystemTap: depth + 1, and
+ * 10 more when anything recurses). */
+static int call_depth(const struct functiondecl *f, struct ptrvec *stack, bool *recursive)
+{
+	for (size_t k = 0; k < stack->n; k++)
+		if (stack->v[k] == f) {
+			*recursive = true;
+			return 0;
+		}
+	pv_push(stack, (void *)f);
+	int best = 0;
+	for (size_t k = 0; k < f->callees.n; k++) {
+		int d = call_depth(f->callees.v[k], stack, recursive);
+		if (d > best)
+			best = d;
+	}
+	stack->n--;
+	return best + 1;
+}
+
+static void collect_callees(const struct expr *e, struct functiondecl *f);
+
+static void callees_stmt(const struct stmt *st, struct functiondecl *f)
+{
+	if (!st)
+		return;
+	for (int k = 0; k < st->nbody; k++)
+		callees_stmt(st->body[k], f);
+	collect_callees(st->e, f);
+	collect_callees(st->init, f);
+	collect_callees(st->incr, f);
+	callees_stmt(st->then, f);
+	callees_stmt(st->els, f);
+}
+
+static void collect_callees(const struct expr *e, struct functiondecl *f)
+{
+	if (!e)
+		return;
+	if (e->kind == E_FUNCALL && e->func)
+		pv_push(&f->callees, e->func);
+	collect_callees(e->left, f);
+	collect_callees(e->right, f);
+	collect_callees(e->cond, f);
+	for (int k = 0; k < e->nargs; k++)
+		collect_callees(e->args[k], f);
+}
+
+static int max_nesting(struct program *prog)
+{
+	struct functiondecl root = { 0 };
+	for (size_t k = 0; k < prog->functions.n; k++) {
+		struct functiondecl *f = prog->functions.v[k];
+		pv_free(&f->callees);
+		callees_stmt(f->body, f);
+		pv_push(&root.callees, f);
+	}
+	struct ptrvec stack = { 0 };
+	bool recursive = false;
+	int depth = call_depth(&root, &stack, &recursive);   /* root itself counts 1 */
+	pv_free(&stack);
+	pv_free(&root.callees);
+	for (size_t k = 0; k < prog->functions.n; k++)
+		pv_free(&((struct functiondecl *)prog->functions.v[k])->callees);
+	return depth + (recursive ? 10 : 0);
+}
+
+/* Embedded-C function: SystemTap's macros around the code. */
+static void emit_embedded(struct strbuf *sb, const struct functiondecl *f, const char *fn)
+{
+	sb_printf(sb, "static void %s(struct context *c)\n{\n", fn);
+	sb_printf(sb, "\tstruct %s_frame *l = &c->frames[c->nesting].%s;\n", fn, fn);
+	sb_puts(sb, "\t(void)l;\n");
+	for (int k = 0; k < f->nparams; k++)
+		sb_printf(sb, "#define STAP_ARG_%s (l->a_%s)\n", f->params[k]->name, f->params[k]->name);
+	if (f->type == T_STRING)
+		sb_puts(sb, "#define STAP_RETURN(v) do { stp_strcpy(l->retval, (v)); goto out; } while (0)\n");
+	else
+		sb_puts(sb, "#define STAP_RETURN(v) do { l->retval = (v); goto out; } while (0)\n");
+	sb_puts(sb, "#define STAP_RETVALUE (l->retval)\n");
+	sb_printf(sb, "\t{\n%s\n\t}\n", f->embedded);
+	sb_puts(sb, "\tgoto out;\nout:\n\t;\n");
+	for (int k = 0; k < f->nparams; k++)
+		sb_printf(sb, "#undef STAP_ARG_%s\n", f->params[k]->name);
+	sb_puts(sb, "#undef STAP_RETURN\n#undef STAP_RETVALUE\n}\n\n");
+}
+
+/* Where the runtime registers a derived probe: its kind and parameters. */
+static void probe_table_entry(struct strbuf *sb, const struct derived_probe *dp, int n,
+			      const char *pp_text)
+{
+	const char *fam = family_name(dp->family);
+	const struct probe_point *pp = dp->pp;
+	const char *head = pp->comps[0].name;
+	int64_t arg = pp->comps[0].arg ? pp->comps[0].arg->num : 0;
+	sb_printf(sb, "\t{ .pp = ");
+	c_string_literal(sb, pp_text, strlen(pp_text));
+	sb_printf(sb, ", .body = probe_%d, .locals_size = sizeof(struct probe_%d_locals), ", n, n);
+	if (!strcmp(fam, "begin") || !strcmp(fam, "end") || !strcmp(fam, "error")) {
+		sb_printf(sb, ".kind = STP_PROBE_%s, .priority = %" PRId64 "LL },\n",
+			  !strcmp(head, "begin") ? "BEGIN" : !strcmp(head, "end") ? "END" : "ERROR", arg);
+	} else if (!strcmp(fam, "never")) {
+		sb_puts(sb, ".kind = STP_PROBE_NEVER },\n");
+	} else {
+		/* timer.UNIT(N)[.randomize(M)] and timer.hz(N) */
+		const struct pp_component *t = &pp->comps[1];
+		static const struct { const char *unit; const char *ns; } units[] = {
+			{ "s", "NSEC_PER_SEC" }, { "sec", "NSEC_PER_SEC" }, { "ms", "NSEC_PER_MSEC" },
+			{ "msec", "NSEC_PER_MSEC" }, { "us", "NSEC_PER_USEC" }, { "usec", "NSEC_PER_USEC" },
+			{ "ns", "1" }, { "nsec", "1" }, { "jiffies", "TICK_NSEC" },
+		};
+		int64_t n_arg = t->arg->num;
+		int64_t r = pp->ncomps == 3 ? pp->comps[2].arg->num : 0;
+		if (!strcmp(t->name, "hz")) {
+			sb_printf(sb, ".kind = STP_PROBE_TIMER, .interval_ns = NSEC_PER_SEC / %" PRId64 "LL },\n",
+				  n_arg);
+			return;
+		}
+		for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
+			if (!strcmp(units[k].unit, t->name))
+				sb_printf(sb, ".kind = STP_PROBE_TIMER, .interval_ns = %" PRId64 "LL * %s, "
+					  ".randomize_ns = %" PRId64 "LL * %s },\n",
+					  n_arg, units[k].ns, r, units[k].ns);
+	}
+}
+
+static bool supported_family(struct program *prog, const struct derived_probe *dp)
+{
+	const char *fam = family_name(dp->family);
+	if (!strcmp(fam, "begin") || !strcmp(fam, "end") || !strcmp(fam, "error") ||
+	    !strcmp(fam, "never") || !strcmp(fam, "timer"))
+		return true;
+	sem_error(prog->s, dp->pp->pos, NULL, "pass 3 cannot translate '%s' probes yet", fam);
+	return false;
+}
+
+bool emit_module(struct program *prog, const char *module_name, struct strbuf *out)
+{
+	struct session *s = prog->s;
+	bool ok = true;
+	struct strbuf types, bodies, table;
+	sb_init(&types);
+	sb_init(&bodies);
+	sb_init(&table);
+
+	sb_printf(out, "/* Generated by stap (stapcs %s) for module %s: do not edit. */\n",
+		  PACKAGE_VERSION, module_name);
+	sb_printf(out, "#ifndef MAXNESTING\n#define MAXNESTING %d\n#endif\n", max_nesting(prog));
+	sb_puts(out, "#include \"runtime.h\"\n\n");
+
+	sb_puts(out, "/* ---- globals ---- */\n");
+	for (size_t k = 0; k < prog->globals.n; k++) {
+		const struct vardecl *v = prog->globals.v[k];
+		if (v->arity > 0 || v->type == T_STATS) {
+			sem_error(s, v->pos, v->tok, "pass 3 cannot translate arrays and statistics yet");
+			ok = false;
+		}
+		global_decl(out, v);
+	}
+
+	/* functions: frames, then bodies */
+	struct strbuf frames;
+	sb_init(&frames);
+	for (size_t k = 0; k < prog->functions.n; k++) {
+		struct functiondecl *f = prog->functions.v[k];
+		char *fn = c_function(f);
+		struct unit u = { .prog = prog, .func = f, .ok = true };
+		sb_init(&u.decls);
+		sb_init(&u.code);
+		u.indent = 1;
+		if (f->body)
+			emit_body(&u, f->body);
+		sb_printf(&types, "struct %s_frame {\n", fn);
+		for (int p = 0; p < f->nparams; p++)
+			sb_printf(&types, "\t%s a_%s;\n", c_type(f->params[p]->type), f->params[p]->name);
+		local_decls(&types, &f->locals);
+		sb_printf(&types, "\t%s retval;\n", c_type(f->type == T_STRING ? T_STRING : T_LONG));
+		sb_puts(&types, u.decls.s);
+		sb_puts(&types, "};\n");
+		sb_printf(&frames, "\t\tstruct %s_frame %s;\n", fn, fn);
+		sb_printf(out, "static void %s(struct context *c);\n", fn);
+		if (f->embedded) {
+			emit_embedded(&bodies, f, fn);
+		} else {
+			sb_printf(&bodies, "static void %s(struct context *c)\n{\n", fn);
+			sb_printf(&bodies, "\tstruct %s_frame *l = &c->frames[c->nesting].%s;\n", fn, fn);
+			sb_puts(&bodies, "\t(void)l;\n");
+			sb_puts(&bodies, u.code.s);
+			sb_puts(&bodies, "\tgoto out;\nout:\n\t;\n}\n\n");
+		}
+		ok &= u.ok;
+		sb_free(&u.decls);
+		sb_free(&u.code);
+		free(fn);
+	}
+
+	/* probes */
+	struct strbuf probe_unions;
+	sb_init(&probe_unions);
+	for (size_t k = 0; k < prog->probes.n; k++) {
+		struct derived_probe *dp = prog->probes.v[k];
+		if (!supported_family(prog, dp)) {
+			ok = false;
+			continue;
+		}
+		struct unit u = { .prog = prog, .probe = dp, .ok = true };
+		sb_init(&u.decls);
+		sb_init(&u.code);
+		u.indent = 1;
+		emit_body(&u, dp->body);
+		if (dp->cond) {
+			sem_error(s, dp->pp->pos, NULL, "pass 3 cannot translate probe conditions yet");
+			u.ok = false;
+		}
+		sb_printf(&types, "struct probe_%zu_locals {\n\tchar unused;\n", k);
+		local_decls(&types, &dp->locals);
+		sb_puts(&types, u.decls.s);
+		sb_puts(&types, "};\n");
+		sb_printf(&probe_unions, "\t\tstruct probe_%zu_locals p%zu;\n", k, k);
+		sb_printf(&bodies, "static void probe_%zu(struct context *c)\n{\n", k);
+		sb_printf(&bodies, "\tstruct probe_%zu_locals *l = &c->probe_locals.p%zu;\n", k, k);
+		sb_puts(&bodies, "\t(void)l;\n");
+		sb_puts(&bodies, u.code.s);
+		sb_puts(&bodies, "\tgoto out;\nout:\n\t;\n}\n\n");
+		struct strbuf ppt;
+		sb_init(&ppt);
+		print_probe_point(&ppt, dp->pp);
+		probe_table_entry(&table, dp, (int)k, ppt.s);
+		sb_free(&ppt);
+		ok &= u.ok;
+		sb_free(&u.decls);
+		sb_free(&u.code);
+	}
+
+	sb_puts(out, "\n/* ---- locals of probes and frames of functions ---- */\n");
+	sb_puts(out, types.s);
+	sb_puts(out, "\nstruct context {\n\tSTP_CONTEXT_COMMON\n");
+	sb_printf(out, "\tunion {\n\t\tchar none;\n%s\t} probe_locals;\n", probe_unions.s);
+	sb_printf(out, "\tunion {\n\t\tchar none;\n%s\t} frames[MAXNESTING];\n};\n\n", frames.s);
+	sb_puts(out, "#include \"context.h\"\n\n");
+	sb_puts(out, "/* ---- functions and probes ---- */\n");
+	sb_puts(out, bodies.s);
+	sb_puts(out, "/* ---- probe table ---- */\n");
+	sb_puts(out, "const struct stp_probe stp_probes[] = {\n");
+	sb_puts(out, table.s);
+	sb_puts(out, "};\nconst size_t stp_nprobes = ARRAY_SIZE(stp_probes);\n");
+	sb_printf(out, "const char stp_module_name[] = \"%s\";\n", module_name);
+
+	sb_free(&types);
+	sb_free(&bodies);
+	sb_free(&table);
+	sb_free(&frames);
+	sb_free(&probe_unions);
+	return ok;
+}

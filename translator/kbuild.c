@@ -1,0 +1,232 @@
+/* Pass 4: build the module with kbuild against the target kernel's tree.
+ *
+ * The generated source and the runtime's .c files go into a private
+ * directory; kbuild runs there (`make -C BUILD M=DIR modules`, no shell);
+ * the .ko is copied out.  Paths of the private directory are mapped away
+ * in debug information so that the same input gives the same bytes. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kbuild.h"
+#include "session.h"
+#include "util.h"
+
+enum { MAX_RUNTIME_FILE = 4 * 1024 * 1024 };
+
+static bool write_file(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return false;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = write(fd, text + done, len - done);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return false;
+		}
+		done += (size_t)w;
+	}
+	return close(fd) == 0;
+}
+
+static bool copy_file(const char *from, const char *to)
+{
+	size_t len;
+	char *text = read_file_bounded(from, MAX_RUNTIME_FILE, &len);
+	if (!text)
+		return false;
+	bool ok = write_file(to, text, len);
+	free(text);
+	return ok;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Copy the runtime's .c and .h files into dir; collect the object names. */
+static bool copy_runtime(struct session *s, const char *runtime, const char *dir,
+			 struct strbuf *objects)
+{
+	DIR *d = opendir(runtime);
+	if (!d) {
+		fprintf(s->diag.out, "stap: ERROR: cannot open the runtime directory '%s': %s\n",
+			runtime, strerror(errno));
+		return false;
+	}
+	struct ptrvec names = { 0 };
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n > 2 && de->d_name[0] != '.' &&
+		    (!strcmp(de->d_name + n - 2, ".c") || !strcmp(de->d_name + n - 2, ".h")))
+			pv_push(&names, xstrdup(de->d_name));
+	}
+	closedir(d);
+	if (names.n)
+		qsort(names.v, names.n, sizeof *names.v, cmp_names);
+	bool ok = true;
+	for (size_t k = 0; k < names.n; k++) {
+		const char *name = names.v[k];
+		char *from = xasprintf("%s/%s", runtime, name);
+		char *to = xasprintf("%s/%s", dir, name);
+		if (!copy_file(from, to)) {
+			fprintf(s->diag.out, "stap: ERROR: cannot copy '%s': %s\n", from, strerror(errno));
+			ok = false;
+		}
+		size_t n = strlen(name);
+		if (!strcmp(name + n - 2, ".c"))
+			sb_printf(objects, " %.*s.o", (int)(n - 2), name);
+		free(from);
+		free(to);
+		free(names.v[k]);
+	}
+	pv_free(&names);
+	return ok;
+}
+
+/* Run argv with stdout and stderr into log; returns the exit status. */
+static int run_logged(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void show_log_tail(FILE *out, const char *log, int lines)
+{
+	size_t len;
+	char *text = read_file_bounded(log, 16 * 1024 * 1024, &len);
+	if (!text)
+		return;
+	const char *p = text + len;
+	int seen = 0;
+	while (p > text && seen <= lines)
+		if (*--p == '\n')
+			seen++;
+	fputs(p == text ? p : p + 1, out);
+	free(text);
+}
+
+static void remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *path = xasprintf("%s/%s", dir, de->d_name);
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			remove_tree(path);
+		else
+			unlink(path);
+		free(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+char *kbuild_module(struct session *s, const char *name, const char *source,
+		    const char *runtime_dir, const char *out_dir)
+{
+	const char *build = s->kernel.build_dir;
+	struct stat st;
+	if (!build || stat(build, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(s->diag.out,
+			"stap: ERROR: no kernel build tree for %s at '%s'\n"
+			"stap: install linux-headers-%s, or prepare the kernel with stap-prep\n",
+			s->kernel.release, build ? build : "?", s->kernel.release);
+		return NULL;
+	}
+	const char *tmp = getenv("TMPDIR");
+	char *dir = xasprintf("%s/stapcs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		fprintf(s->diag.out, "stap: ERROR: cannot create a build directory: %s\n",
+			strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	char *result = NULL;
+	struct strbuf kbuild, objects;
+	sb_init(&kbuild);
+	sb_init(&objects);
+	sb_puts(&objects, " probes.o");
+	char *src = xasprintf("%s/probes.c", dir);
+	if (!write_file(src, source, strlen(source)) ||
+	    !copy_runtime(s, runtime_dir, dir, &objects))
+		goto out;
+	sb_printf(&kbuild, "obj-m := %s.o\n%s-y :=%s\n", name, name, objects.s);
+	/* reproducible: no private paths in the debug information */
+	sb_printf(&kbuild, "ccflags-y := -I$(src) -ffile-prefix-map=$(src)=stap\n");
+	for (size_t k = 0; k < s->defines.n; k++)
+		sb_printf(&kbuild, "ccflags-y += -D%s\n", (const char *)s->defines.v[k]);
+	char *kb = xasprintf("%s/Kbuild", dir);
+	bool wrote = write_file(kb, kbuild.s, kbuild.len);
+	free(kb);
+	if (!wrote)
+		goto out;
+
+	char *mflag = xasprintf("M=%s", dir);
+	char *jobs = xasprintf("-j%ld", sysconf(_SC_NPROCESSORS_ONLN) > 0
+					 ? sysconf(_SC_NPROCESSORS_ONLN) : 1);
+	char *argv[] = { "make", "-C", (char *)build, mflag, jobs, "modules", NULL };
+	char *log = xasprintf("%s/build.log", dir);
+	int rc = run_logged(argv, log);
+	if (rc != 0) {
+		fprintf(s->diag.out, "stap: ERROR: kbuild failed (exit status %d); its output ends:\n",
+			rc);
+		show_log_tail(s->diag.out, log, 30);
+	} else {
+		char *ko = xasprintf("%s/%s.ko", dir, name);
+		result = xasprintf("%s/%s.ko", out_dir, name);
+		if (!copy_file(ko, result)) {
+			fprintf(s->diag.out, "stap: ERROR: cannot write '%s': %s\n", result,
+				strerror(errno));
+			free(result);
+			result = NULL;
+		}
+		free(ko);
+	}
+	free(mflag);
+	free(jobs);
+	free(log);
+out:
+	free(src);
+	sb_free(&kbuild);
+	sb_free(&objects);
+	if (!getenv("STAP_KEEP_BUILD"))
+		remove_tree(dir);
+	else
+		fprintf(s->diag.out, "stap: build directory kept: %s\n", dir);
+	free(dir);
+	return result;
+}
