@@ -14,11 +14,71 @@
 #include "config.h"
 #include "emit.h"
 
+static struct session *prog_s;   /* for arena strings while emitting */
+
+/* The shape of a statistic: histogram kind and @variance shift. */
+static void hist_decl(struct strbuf *sb, const struct vardecl *v, int idx)
+{
+	int shift = v->variance_shift > 0 ? v->variance_shift : 0;
+	sb_printf(sb, "static const struct stp_hist global_%s_%d_hist = { ", v->unmangled, idx);
+	if (v->hist_kind == 0)
+		sb_printf(sb, "STP_HIST_LINEAR, %" PRId64 "LL, %" PRId64 "LL, %" PRId64 "LL, %" PRId64
+			  ", %d };\n", v->hist_lo, v->hist_hi, v->hist_width,
+			  (v->hist_hi - v->hist_lo) / v->hist_width + 3, shift);
+	else if (v->hist_kind == 1)
+		sb_printf(sb, "STP_HIST_LOG, 0, 0, 0, STP_HIST_LOG_BUCKETS, %d };\n", shift);
+	else
+		sb_printf(sb, "STP_HIST_NONE, 0, 0, 0, 0, %d };\n", shift);
+}
+
+static const char *map_type(const struct vardecl *v)
+{
+	return v->type == T_STATS ? "STP_MAP_STAT" : v->type == T_STRING ? "STP_MAP_STRING"
+									: "STP_MAP_LONG";
+}
+
+/* Arrays and statistics are set up when the module starts. */
+static void global_init(struct strbuf *init, struct strbuf *fini, const struct vardecl *v, int idx)
+{
+	const char *n = v->unmangled;
+	if (v->arity > 0) {
+		sb_printf(init, "\t{\n\t\tstatic const bool str_key[] = {");
+		for (int k = 0; k < v->arity; k++)
+			sb_printf(init, "%s%s", k ? ", " : " ", v->index_types[k] == T_STRING ? "true" : "false");
+		sb_printf(init, " };\n");
+		sb_printf(init, "\t\tuint32_t max = %lld;\n", v->maxsize ? (long long)v->maxsize : 0LL);
+		sb_printf(init, "\t\tsize_t size = stp_map_mem_size(%s, %d, str_key, %s, max ? max : MAXMAPENTRIES);\n",
+			  map_type(v), v->arity, v->type == T_STATS ? arena_printf(&prog_s->arena, "&global_%s_%d_hist", n, idx) : "NULL");
+		sb_printf(init, "\t\tglobal_%s_%d_mem = vzalloc(size);\n", n, idx);
+		sb_printf(init, "\t\tif (!global_%s_%d_mem)\n\t\t\treturn -ENOMEM;\n", n, idx);
+		sb_printf(init, "\t\tif (stp_map_init(&global_%s_%d, %s, %d, str_key, %s, max ? max : MAXMAPENTRIES, %s, "
+			  "get_random_u64(), global_%s_%d_mem, size))\n\t\t\treturn -EINVAL;\n\t}\n",
+			  n, idx, map_type(v), v->arity,
+			  v->type == T_STATS ? arena_printf(&prog_s->arena, "&global_%s_%d_hist", n, idx) : "NULL",
+			  v->wrap ? "true" : "false", n, idx);
+		sb_printf(fini, "\tvfree(global_%s_%d_mem);\n\tglobal_%s_%d_mem = NULL;\n", n, idx, n, idx);
+	} else if (v->type == T_STATS) {
+		sb_printf(init, "\tglobal_%s_%d = kzalloc(sizeof(struct stp_stat) + global_%s_%d_hist.buckets "
+			  "* sizeof(int64_t), GFP_KERNEL);\n", n, idx, n, idx);
+		sb_printf(init, "\tif (!global_%s_%d)\n\t\treturn -ENOMEM;\n", n, idx);
+		sb_printf(fini, "\tkfree(global_%s_%d);\n\tglobal_%s_%d = NULL;\n", n, idx, n, idx);
+	}
+}
+
 static void global_decl(struct strbuf *sb, const struct vardecl *v)
 {
 	int idx = v->file && v->file->src ? v->file->src->index : 0;
-	if (v->arity > 0 || v->type == T_STATS)
-		return;   /* arrays and statistics come with the map runtime */
+	if (v->type == T_STATS)
+		hist_decl(sb, v, idx);
+	if (v->arity > 0) {
+		sb_printf(sb, "static struct stp_map global_%s_%d;\n", v->unmangled, idx);
+		sb_printf(sb, "static void *global_%s_%d_mem;\n", v->unmangled, idx);
+		return;
+	}
+	if (v->type == T_STATS) {
+		sb_printf(sb, "static struct stp_stat *global_%s_%d;\n", v->unmangled, idx);
+		return;
+	}
 	if (v->type == T_STRING) {
 		sb_printf(sb, "static string_t global_%s_%d", v->unmangled, idx);
 		if (v->init && v->init->is_string) {
@@ -192,13 +252,14 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 	sb_puts(out, "#include \"runtime.h\"\n\n");
 
 	sb_puts(out, "/* ---- globals ---- */\n");
+	struct strbuf ginit, gfini;
+	sb_init(&ginit);
+	sb_init(&gfini);
+	prog_s = s;
 	for (size_t k = 0; k < prog->globals.n; k++) {
 		const struct vardecl *v = prog->globals.v[k];
-		if (v->arity > 0 || v->type == T_STATS) {
-			sem_error(s, v->pos, v->tok, "pass 3 cannot translate arrays and statistics yet");
-			ok = false;
-		}
 		global_decl(out, v);
+		global_init(&ginit, &gfini, v, v->file && v->file->src ? v->file->src->index : 0);
 	}
 
 	/* functions: frames, then bodies */
@@ -283,6 +344,10 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 	sb_puts(out, "#include \"context.h\"\n\n");
 	sb_puts(out, "/* ---- functions and probes ---- */\n");
 	sb_puts(out, bodies.s);
+	sb_printf(out, "static int stp_globals_init(void)\n{\n%s\treturn 0;\n}\n\n", ginit.s);
+	sb_printf(out, "static void stp_globals_free(void)\n{\n%s}\n\n", gfini.s);
+	sb_free(&ginit);
+	sb_free(&gfini);
 	sb_puts(out, "/* ---- probe table ---- */\n");
 	sb_puts(out, "const struct stp_probe stp_probes[] = {\n");
 	sb_puts(out, table.s);

@@ -74,6 +74,18 @@ void c_string_literal(struct strbuf *sb, const char *s, size_t len)
 	sb_putc(sb, '"');
 }
 
+static const char *literal(struct unit *u, const char *s, size_t len);
+
+/* "operator '/' at f.stp:3:12", for run-time error messages */
+static const char *where(struct unit *u, const struct expr *e)
+{
+	const char *what = e->tok ? tok_describe(S(u), e->tok) : "expression";
+	if (!e->pos.file)
+		return what;
+	return arena_printf(&S(u)->arena, "%s at %s:%d:%d", what, e->pos.file->name, e->pos.line,
+			    e->pos.col);
+}
+
 static const char *literal(struct unit *u, const char *s, size_t len)
 {
 	struct strbuf sb;
@@ -113,7 +125,10 @@ static void assign(struct unit *u, const char *dst, const char *src, enum exp_ty
 		line(u, "%s = %s;", dst, src);
 }
 
-static const char *long_op(struct unit *u, const char *op, const char *a, const char *b)
+static const char *where(struct unit *u, const struct expr *e);
+
+static const char *long_op(struct unit *u, const char *op, const char *a, const char *b,
+			   const struct expr *at)
 {
 	const char *t = temp(u, T_LONG);
 	if (!strcmp(op, "+"))
@@ -123,6 +138,10 @@ static const char *long_op(struct unit *u, const char *op, const char *a, const 
 	else if (!strcmp(op, "*"))
 		line(u, "%s = stp_mul(%s, %s);", t, a, b);
 	else if (!strcmp(op, "/") || !strcmp(op, "%")) {
+		if (at) {
+			const char *w = where(u, at);
+			line(u, "c->last_stmt = %s;", literal(u, w, strlen(w)));
+		}
 		line(u, "%s = stp_%s(%s, %s, &c->last_error);", t, op[0] == '/' ? "div" : "mod", a, b);
 		check_error(u);
 	} else if (!strcmp(op, "<<"))
@@ -179,20 +198,241 @@ static const char *emit_ternary(struct unit *u, const struct expr *e)
 	return t;
 }
 
-/* The C lvalue behind a symbol (arrays come with the map runtime). */
+/* The C lvalue behind a symbol. */
 static const char *lvalue(struct unit *u, const struct expr *e)
 {
 	if (e->kind == E_SYMBOL && e->referent)
 		return var(u, e->referent);
-	unsupported(u, e, e->kind == E_ARRAYINDEX ? "arrays" : "this assignment target");
+	unsupported(u, e, "this assignment target");
 	return "l->unsupported";
+}
+
+/* ---- arrays (runtime/kernel/map.h) ---- */
+
+static const char *map_of(struct unit *u, const struct vardecl *v)
+{
+	return arena_printf(&S(u)->arena, "(&%s)", var(u, v));
+}
+
+/* Where an error goes, with the token to name in the message. */
+static void fail_with(struct unit *u, const struct expr *at, const char *msg)
+{
+	line(u, "c->last_stmt = %s;", at ? literal(u, where(u, at), strlen(where(u, at))) : "NULL");
+	line(u, "c->last_error = %s;", msg);
+	line(u, "goto %s;", u->errlabel);
+}
+
+/* Evaluate index expressions into a key array of the locals struct.
+ * `*` slots (slices) set the matching wild[] entry. */
+static const char *emit_keys(struct unit *u, struct expr *const *args, int n,
+			     const struct vardecl *arr, const char **wild_out)
+{
+	int k = u->ntemps++;
+	sb_printf(&u->decls, "\tunion stp_key k%d[%d];\n", k, n);
+	bool any_wild = false;
+	for (int i = 0; i < n; i++)
+		any_wild |= args[i] == NULL;
+	const char *wild = "NULL";
+	if (any_wild) {
+		sb_printf(&u->decls, "\tbool w%d[%d];\n", k, n);
+		wild = arena_printf(&S(u)->arena, "l->w%d", k);
+	}
+	for (int i = 0; i < n; i++) {
+		if (!args[i]) {
+			line(u, "l->w%d[%d] = true;", k, i);
+			continue;
+		}
+		if (any_wild)
+			line(u, "l->w%d[%d] = false;", k, i);
+		const char *v = emit_expr(u, args[i]);
+		bool str = arr && arr->index_types && arr->index_types[i] == T_STRING;
+		if (str) {
+			/* keep the text: later indexes may reuse buffers */
+			const char *t = temp(u, T_STRING);
+			line(u, "stp_strcpy(%s, %s);", t, v);
+			line(u, "l->k%d[%d].str = %s;", k, i, t);
+		} else {
+			line(u, "l->k%d[%d].num = %s;", k, i, v);
+		}
+	}
+	if (wild_out)
+		*wild_out = wild;
+	return arena_printf(&S(u)->arena, "l->k%d", k);
+}
+
+static const char *overflow_message(struct unit *u, const struct vardecl *v)
+{
+	if (v->maxsize)
+		return arena_printf(&S(u)->arena, "\"Array overflow, check size limit (%lld)\"",
+				    (long long)v->maxsize);
+	return "\"Array overflow, check MAXMAPENTRIES\"";
+}
+
+/* A store that may overflow the array. */
+static void map_store(struct unit *u, const struct expr *at, const struct vardecl *v,
+		      const char *call)
+{
+	line(u, "if (unlikely(%s != 0)) {", call);
+	u->indent++;
+	fail_with(u, at, overflow_message(u, v));
+	u->indent--;
+	line(u, "}");
+}
+
+static const char *emit_index_read(struct unit *u, const struct expr *e)
+{
+	const struct vardecl *v = e->base->referent;
+	const char *keys = emit_keys(u, e->args, e->nargs, v, NULL);
+	const char *t = temp(u, e->type);
+	if (e->type == T_STRING)
+		line(u, "stp_strcpy(%s, stp_map_get_str(%s, %s));", t, map_of(u, v), keys);
+	else
+		line(u, "%s = stp_map_get_long(%s, %s);", t, map_of(u, v), keys);
+	return t;
+}
+
+static const char *emit_index_assign(struct unit *u, const struct expr *e)
+{
+	const struct expr *target = e->left;
+	const struct vardecl *v = target->base->referent;
+	const char *keys = emit_keys(u, target->args, target->nargs, v, NULL);
+	const char *src = emit_expr(u, e->right);
+	const char *m = map_of(u, v);
+	const char *op = e->op;
+	if (!strcmp(op, "<<<")) {
+		map_store(u, e, v, arena_printf(&S(u)->arena, "stp_map_add_stat(%s, %s, %s)", m, keys, src));
+		return src;
+	}
+	if (!strcmp(op, "=")) {
+		map_store(u, e, v, arena_printf(&S(u)->arena, "stp_map_set_%s(%s, %s, %s)",
+						 e->type == T_STRING ? "str" : "long", m, keys, src));
+		return src;
+	}
+	if (!strcmp(op, ".=")) {
+		map_store(u, e, v, arena_printf(&S(u)->arena, "stp_map_append_str(%s, %s, %s)", m, keys, src));
+		const char *t = temp(u, T_STRING);
+		line(u, "stp_strcpy(%s, stp_map_get_str(%s, %s));", t, m, keys);
+		return t;
+	}
+	/* a compound operator: read, compute, store */
+	const char *old = temp(u, T_LONG);
+	line(u, "%s = stp_map_get_long(%s, %s);", old, m, keys);
+	char bop[4];
+	snprintf(bop, sizeof bop, "%.*s", (int)strlen(op) - 1, op);
+	const char *val = long_op(u, bop, old, src, e);
+	map_store(u, e, v, arena_printf(&S(u)->arena, "stp_map_set_long(%s, %s, %s)", m, keys, val));
+	return val;
+}
+
+static const char *emit_index_crement(struct unit *u, const struct expr *e)
+{
+	const struct expr *target = e->left;
+	const struct vardecl *v = target->base->referent;
+	const char *keys = emit_keys(u, target->args, target->nargs, v, NULL);
+	const char *m = map_of(u, v);
+	const char *t = temp(u, T_LONG);
+	line(u, "%s = stp_map_get_long(%s, %s);", t, m, keys);
+	map_store(u, e, v, arena_printf(&S(u)->arena, "stp_map_add_long(%s, %s, %s)", m, keys,
+					 e->op[0] == '+' ? "1" : "-1"));
+	if (e->kind == E_PREINC)
+		line(u, "%s = stp_add(%s, %s);", t, t, e->op[0] == '+' ? "1" : "-1");
+	return t;
+}
+
+static const char *emit_in(struct unit *u, const struct expr *e)
+{
+	if (e->base->kind != E_SYMBOL || !e->base->referent) {
+		unsupported(u, e, "'in' on a histogram");
+		return "0";
+	}
+	const struct vardecl *v = e->base->referent;
+	const char *wild;
+	const char *keys = emit_keys(u, e->args, e->nargs, v, &wild);
+	const char *t = temp(u, T_LONG);
+	if (strcmp(wild, "NULL"))
+		line(u, "%s = stp_map_exists_matching(%s, %s, %s);", t, map_of(u, v), keys, wild);
+	else
+		line(u, "%s = stp_map_exists(%s, %s);", t, map_of(u, v), keys);
+	return t;
+}
+
+/* ---- statistics ---- */
+
+/* The statistic an operand names: a scalar, or an array element (NULL
+ * when the element does not exist). */
+static const char *stat_of(struct unit *u, const struct expr *e, const struct vardecl **vout)
+{
+	if (e->kind == E_SYMBOL && e->referent) {
+		*vout = e->referent;
+		return var(u, e->referent);
+	}
+	const struct vardecl *v = e->base->referent;
+	*vout = v;
+	const char *keys = emit_keys(u, e->args, e->nargs, v, NULL);
+	int n = u->ntemps++;
+	sb_printf(&u->decls, "\tconst struct stp_stat *s%d;\n", n);
+	line(u, "l->s%d = stp_map_get_stat(%s, %s);", n, map_of(u, v), keys);
+	return arena_printf(&S(u)->arena, "l->s%d", n);
+}
+
+static const char *emit_statop(struct unit *u, const struct expr *e)
+{
+	const struct vardecl *v;
+	const char *st = stat_of(u, e->left, &v);
+	const char *t = temp(u, T_LONG);
+	const char *op = e->name + 1;   /* count, sum, min, max, avg, variance */
+	if (!strcmp(op, "count") || !strcmp(op, "sum")) {
+		line(u, "%s = %s ? %s->%s : 0;", t, st, st, op);
+		return t;
+	}
+	line(u, "if (!%s || %s->count == 0) {", st, st);
+	u->indent++;
+	fail_with(u, e, "\"empty aggregate\"");
+	u->indent--;
+	line(u, "}");
+	if (!strcmp(op, "avg"))
+		line(u, "%s = div64_s64(%s->sum, %s->count);", t, st, st);
+	else if (!strcmp(op, "variance"))
+		line(u, "%s = stp_stat_variance1(&%s_hist, %s);", t, var(u, v), st);
+	else
+		line(u, "%s = %s->%s;", t, st, op);
+	return t;
+}
+
+static const char *emit_hist_index(struct unit *u, const struct expr *e)
+{
+	const struct vardecl *v;
+	const char *st = stat_of(u, e->base->left, &v);
+	const char *i = emit_expr(u, e->args[0]);
+	const char *t = temp(u, T_LONG);
+	line(u, "if (%s < 0 || %s >= %s_hist.buckets) {", i, i, var(u, v));
+	u->indent++;
+	fail_with(u, e, "\"histogram index out of range\"");
+	u->indent--;
+	line(u, "}");
+	line(u, "%s = %s ? %s->histogram[%s] : 0;", t, st, st, i);
+	return t;
+}
+
+static void emit_print_hist(struct unit *u, const struct expr *h, const char *out)
+{
+	const struct vardecl *v;
+	const char *st = stat_of(u, h->left, &v);
+	/* the text may exceed a string: it goes out directly */
+	line(u, "stp_print(%s, strlen(%s));", out, out);
+	line(u, "%s[0] = '\\0';", out);
+	line(u, "stp_print_hist(&%s_hist, %s);", var(u, v), st);
 }
 
 static const char *emit_assign(struct unit *u, const struct expr *e)
 {
+	if (e->left->kind == E_ARRAYINDEX)
+		return emit_index_assign(u, e);
 	if (!strcmp(e->op, "<<<")) {
-		unsupported(u, e, "statistics");
-		return "0";
+		const char *v = emit_expr(u, e->right);
+		const struct vardecl *sv = e->left->referent;
+		line(u, "stp_stat_add(&%s_hist, %s, %s);", var(u, sv), var(u, sv), v);
+		return v;
 	}
 	const char *dst = lvalue(u, e->left);
 	const char *src = emit_expr(u, e->right);
@@ -203,7 +443,7 @@ static const char *emit_assign(struct unit *u, const struct expr *e)
 	} else {
 		char op[4];
 		snprintf(op, sizeof op, "%.*s", (int)strlen(e->op) - 1, e->op);
-		const char *v = long_op(u, op, dst, src);
+		const char *v = long_op(u, op, dst, src, e);
 		line(u, "%s = %s;", dst, v);
 	}
 	return dst;
@@ -211,6 +451,8 @@ static const char *emit_assign(struct unit *u, const struct expr *e)
 
 static const char *emit_crement(struct unit *u, const struct expr *e)
 {
+	if (e->left->kind == E_ARRAYINDEX)
+		return emit_index_crement(u, e);
 	const char *dst = lvalue(u, e->left);
 	const char *delta = e->op[0] == '+' ? "1" : "-1";
 	if (e->kind == E_PREINC) {
@@ -245,6 +487,8 @@ static const char *emit_call(struct unit *u, const struct expr *e)
 		args[k] = t;
 	}
 	char *fn = c_function(f);
+	const char *w = where(u, e);
+	line(u, "c->last_stmt = %s;", literal(u, w, strlen(w)));
 	line(u, "if (unlikely(c->nesting + 1 >= MAXNESTING)) {");
 	line(u, "\tc->last_error = \"MAXNESTING exceeded\";");
 	line(u, "\tgoto %s;", u->errlabel);
@@ -323,7 +567,7 @@ static const char *emit_print(struct unit *u, const struct expr *e)
 		const char *sep = delim ? literal(u, e->fmt->str, e->fmt->len) : NULL;
 		for (int k = 0; k < e->nargs; k++) {
 			if (e->args[k]->kind == E_HIST) {
-				unsupported(u, e->args[k], "histograms");
+				emit_print_hist(u, e->args[k], out);
 				continue;
 			}
 			if (k && sep)
@@ -379,7 +623,7 @@ static const char *emit_expr(struct unit *u, const struct expr *e)
 	case E_BINARY: {
 		const char *a = emit_expr(u, e->left);
 		const char *b = emit_expr(u, e->right);
-		return long_op(u, e->op, a, b);
+		return long_op(u, e->op, a, b, e);
 	}
 	case E_LOGICAL:
 		return emit_logical(u, e);
@@ -410,11 +654,16 @@ static const char *emit_expr(struct unit *u, const struct expr *e)
 			line(u, "%s = (int64_t)(%.*s);", t, (int)e->len, e->str);
 		return t;
 	}
-	case E_ARRAYINDEX: case E_IN:
-		unsupported(u, e, "arrays");
-		return "0";
-	case E_STATOP: case E_HIST:
-		unsupported(u, e, "statistics");
+	case E_ARRAYINDEX:
+		if (e->base->kind == E_HIST)
+			return emit_hist_index(u, e);
+		return emit_index_read(u, e);
+	case E_IN:
+		return emit_in(u, e);
+	case E_STATOP:
+		return emit_statop(u, e);
+	case E_HIST:
+		unsupported(u, e, "a histogram outside print");
 		return "0";
 	case E_REGEX:
 		unsupported(u, e, "regular expressions");
@@ -433,6 +682,95 @@ static void emit_stmt(struct unit *u, const struct stmt *st);
 static void count_action(struct unit *u)
 {
 	line(u, "STP_ACTION();");
+}
+
+static int sort_column(const struct stmt *st, const struct vardecl *arr)
+{
+	if (st->fe_sort_column > 0)
+		return st->fe_sort_column;
+	if (arr->type != T_STATS || !st->fe_sort_agg)
+		return 0;   /* value; for statistics by @count */
+	static const struct { const char *name; const char *col; } aggs[] = {
+		{ "@count", "STP_SORT_COUNT" }, { "@sum", "STP_SORT_SUM" }, { "@min", "STP_SORT_MIN" },
+		{ "@max", "STP_SORT_MAX" }, { "@avg", "STP_SORT_AVG" },
+	};
+	for (size_t k = 0; k < sizeof aggs / sizeof aggs[0]; k++)
+		if (!strcmp(aggs[k].name, st->fe_sort_agg))
+			return -1 - (int)k;   /* resolved by sort_column_name */
+	return 0;
+}
+
+static const char *sort_column_name(struct unit *u, int col)
+{
+	static const char *const aggs[] = {
+		"STP_SORT_COUNT", "STP_SORT_SUM", "STP_SORT_MIN", "STP_SORT_MAX", "STP_SORT_AVG",
+	};
+	if (col < 0)
+		return aggs[-1 - col];
+	return arena_printf(&S(u)->arena, "%d", col);
+}
+
+/* foreach over an array: optional sort (which re-links the list, as in
+ * SystemTap), then the list in order, slices filtered, `limit` counted. */
+static void emit_foreach(struct unit *u, const struct stmt *st)
+{
+	if (st->fe_base->kind != E_SYMBOL || !st->fe_base->referent) {
+		sem_error(S(u), st->pos, st->tok, "pass 3 cannot translate foreach over a histogram yet");
+		u->ok = false;
+		return;
+	}
+	const struct vardecl *arr = st->fe_base->referent;
+	const char *m = map_of(u, arr);
+	int n = new_label(u);
+	int saved = u->loop;
+	const char *limit = NULL;
+	if (st->fe_limit)
+		limit = emit_expr(u, st->fe_limit);
+	const char *wild = "NULL", *keys = NULL;
+	if (st->fe_nslice)
+		keys = emit_keys(u, st->fe_slice, st->fe_nslice, arr, &wild);
+	if (st->fe_sort_dir) {
+		const char *col = sort_column_name(u, sort_column(st, arr));
+		if (limit)
+			line(u, "stp_map_sortn(%s, %s > 0 && %s < INT_MAX ? (int)%s : 0, %s, %d);", m, limit,
+			     limit, limit, col, st->fe_sort_dir);
+		else
+			line(u, "stp_map_sort(%s, %s, %d);", m, col, st->fe_sort_dir);
+	}
+	int it = u->ntemps++;
+	sb_printf(&u->decls, "\tstruct stp_map_node *n%d;\n\tint64_t c%d;\n", it, it);
+	line(u, "l->c%d = 0;", it);
+	line(u, "for (l->n%d = stp_map_first(%s); l->n%d; l->n%d = stp_map_next(%s, l->n%d)) {",
+	     it, m, it, it, m, it);
+	u->indent++;
+	if (keys)
+		line(u, "if (!stp_map_node_matches(%s, l->n%d, %s, %s)) continue;", m, it, keys, wild);
+	if (limit)
+		line(u, "if (l->c%d++ >= %s) goto break_%d;", it, limit, n);
+	count_action(u);
+	for (int k = 0; k < st->fe_nkeys; k++) {
+		const struct vardecl *kv = st->fe_keys[k]->referent;
+		if (!kv)
+			continue;
+		if (kv->type == T_STRING)
+			line(u, "stp_strcpy(%s, stp_map_key_str(%s, l->n%d, %d));", var(u, kv), m, it, k);
+		else
+			line(u, "%s = stp_map_key_long(%s, l->n%d, %d);", var(u, kv), m, it, k);
+	}
+	if (st->fe_value && st->fe_value->referent) {
+		const struct vardecl *vv = st->fe_value->referent;
+		if (vv->type == T_STRING)
+			line(u, "stp_strcpy(%s, stp_map_node_str(%s, l->n%d));", var(u, vv), m, it);
+		else
+			line(u, "%s = *stp_map_node_long(%s, l->n%d);", var(u, vv), m, it);
+	}
+	u->loop = n;
+	emit_stmt(u, st->then);
+	u->loop = saved;
+	line(u, "continue_%d: __attribute__((unused));", n);
+	u->indent--;
+	line(u, "}");
+	line(u, "break_%d: __attribute__((unused));", n);
 }
 
 static void emit_try(struct unit *u, const struct stmt *st)
@@ -513,12 +851,12 @@ static void emit_stmt(struct unit *u, const struct stmt *st)
 		u->loop = n;
 		emit_stmt(u, st->then);
 		u->loop = saved;
-		line(u, "continue_%d: ;", n);
+		line(u, "continue_%d: __attribute__((unused));", n);
 		if (st->incr)
 			emit_expr(u, st->incr);
 		u->indent--;
 		line(u, "}");
-		line(u, "break_%d: ;", n);
+		line(u, "break_%d: __attribute__((unused));", n);
 		break;
 	}
 	case S_RETURN:
@@ -551,14 +889,24 @@ static void emit_stmt(struct unit *u, const struct stmt *st)
 				line(u, "%s[0] = '\\0';", var(u, v));
 			else
 				line(u, "%s = 0;", var(u, v));
-		} else {
-			sem_error(S(u), st->pos, st->tok, "pass 3 cannot translate arrays yet");
-			u->ok = false;
+		} else if (st->e->kind == E_SYMBOL && st->e->referent) {
+			const struct vardecl *v = st->e->referent;
+			if (v->arity > 0)
+				line(u, "stp_map_clear(%s);", map_of(u, v));
+			else
+				line(u, "stp_stat_clear(&%s_hist, %s);", var(u, v), var(u, v));
+		} else if (st->e->kind == E_ARRAYINDEX && st->e->base->referent) {
+			const struct vardecl *v = st->e->base->referent;
+			const char *wild;
+			const char *keys = emit_keys(u, st->e->args, st->e->nargs, v, &wild);
+			if (strcmp(wild, "NULL"))
+				line(u, "stp_map_delete_matching(%s, %s, %s);", map_of(u, v), keys, wild);
+			else
+				line(u, "stp_map_delete(%s, %s);", map_of(u, v), keys);
 		}
 		break;
 	case S_FOREACH:
-		sem_error(S(u), st->pos, st->tok, "pass 3 cannot translate foreach yet");
-		u->ok = false;
+		emit_foreach(u, st);
 		break;
 	default:
 		break;

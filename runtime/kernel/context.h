@@ -149,11 +149,55 @@ static void stp_timers_stop(void)
 
 /* ---- what the transport calls ---- */
 
+/* @variance of one statistic (a single part: SystemTap's merge formula
+ * reduces to this). */
+static inline int64_t stp_stat_variance1(const struct stp_hist *h, const struct stp_stat *s)
+{
+	int64_t mean, d, var_s;
+	if (s->count < 2)
+		return 0;
+	mean = div64_s64((int64_t)((uint64_t)s->sum << h->shift), s->count);
+	var_s = div64_s64(s->m2, s->count - 1);
+	d = s->avg_s - mean;
+	return div64_s64(s->count * d * d + (s->count - 1) * var_s, s->count - 1) >> (2 * h->shift);
+}
+
+/* print(@hist_*(x)): the rendering can exceed a string, so it is built in
+ * a buffer of its own size. */
+static void stp_print_hist(const struct stp_hist *h, const struct stp_stat *s)
+{
+	struct stp_stat *empty = NULL;
+	size_t need;
+	char *buf;
+	if (!s) {
+		empty = kzalloc(sizeof *empty + h->buckets * sizeof(int64_t), GFP_ATOMIC);
+		if (!empty)
+			return;
+		s = empty;
+	}
+	need = stp_hist_render(NULL, 0, h, s) + 1;
+	buf = kmalloc(need, GFP_ATOMIC);
+	if (buf) {
+		stp_hist_render(buf, need, h, s);
+		stp_print(buf, need - 1);
+		kfree(buf);
+	}
+	kfree(empty);
+}
+
 int stp_probes_start(void)
 {
+	int rc;
 	stp_contexts = alloc_percpu(struct context);
 	if (!stp_contexts)
 		return -ENOMEM;
+	rc = stp_globals_init();
+	if (rc) {
+		stp_globals_free();
+		free_percpu(stp_contexts);
+		stp_contexts = NULL;
+		return rc;
+	}
 	stp_run_kind(STP_PROBE_BEGIN, STP_SESSION_STARTING);
 	if (stp_session_state() != STP_SESSION_STARTING)
 		return 0;   /* exit() or an error in a begin probe: no timers */
@@ -175,6 +219,7 @@ void stp_probes_stop(void)
 		stp_run_kind(STP_PROBE_END, state);
 	if (atomic_read(&stp_skipped))
 		stp_warn("Number of errors: 0, skipped probes: %d", atomic_read(&stp_skipped));
+	stp_globals_free();
 	free_percpu(stp_contexts);
 	stp_contexts = NULL;
 }

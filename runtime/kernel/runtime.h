@@ -22,7 +22,12 @@
 #include <linux/slab.h>
 #include <linux/jiffies.h>
 
+#include <linux/vmalloc.h>
+#include <linux/math64.h>
+
 #include "lang.h"
+#include "stat.h"
+#include "map.h"
 #include "transport.h"
 
 /* Fields every context has; the locals unions follow them. */
@@ -65,6 +70,10 @@ struct stp_probe {
 
 extern const struct stp_probe stp_probes[];
 extern const size_t stp_nprobes;
+
+/* defined by the generated code: arrays and statistics */
+static int stp_globals_init(void);
+static void stp_globals_free(void);
 
 /* One action of the MAXACTION budget; running out is not catchable. */
 #define STP_ACTION()                                                         \
