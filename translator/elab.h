@@ -21,6 +21,7 @@ struct derived_probe {
 	struct expr *cond;          /* probe-point condition or NULL */
 	const struct family *family;
 	bool is_return;             /* a .return probe (allows @entry) */
+	bool optional;              /* written with ? or ! : may fail to register */
 	bool synthetic;             /* made by the translator (auto-display) */
 	int serial;
 };

@@ -204,6 +204,33 @@ static void probe_table_entry(struct strbuf *sb, const struct derived_probe *dp,
 			  !strcmp(head, "begin") ? "BEGIN" : !strcmp(head, "end") ? "END" : "ERROR", arg);
 	} else if (!strcmp(fam, "never")) {
 		sb_puts(sb, ".kind = STP_PROBE_NEVER },\n");
+	} else if (!strcmp(fam, "kprobe")) {
+		/* kprobe.function("f")[.call][.return[.maxactive(N)]],
+		 * kprobe.module("m").function("f")..., kprobe.statement(A).absolute */
+		bool ret = false;
+		int64_t maxactive = 0;
+		for (int k = 1; k < pp->ncomps; k++) {
+			if (!strcmp(pp->comps[k].name, "return"))
+				ret = true;
+			if (!strcmp(pp->comps[k].name, "maxactive"))
+				maxactive = pp->comps[k].arg->num;
+		}
+		sb_printf(sb, ".kind = STP_PROBE_%s, ", ret ? "KRETPROBE" : "KPROBE");
+		if (!strcmp(pp->comps[1].name, "statement")) {
+			sb_printf(sb, ".address = 0x%" PRIx64 "ULL", (uint64_t)pp->comps[1].arg->num);
+		} else {
+			struct strbuf sym;
+			sb_init(&sym);
+			if (!strcmp(pp->comps[1].name, "module"))
+				sb_printf(&sym, "%s:%s", pp->comps[1].arg->str, pp->comps[2].arg->str);
+			else
+				sb_puts(&sym, pp->comps[1].arg->str);
+			sb_puts(sb, ".symbol = ");
+			c_string_literal(sb, sym.s, sym.len);
+			sb_free(&sym);
+		}
+		sb_printf(sb, ", .maxactive = %d, .optional = %s },\n", (int)maxactive,
+			  dp->optional ? "true" : "false");
 	} else {
 		/* timer.UNIT(N)[.randomize(M)] and timer.hz(N) */
 		const struct pp_component *t = &pp->comps[1];
@@ -231,7 +258,7 @@ static bool supported_family(struct program *prog, const struct derived_probe *d
 {
 	const char *fam = family_name(dp->family);
 	if (!strcmp(fam, "begin") || !strcmp(fam, "end") || !strcmp(fam, "error") ||
-	    !strcmp(fam, "never") || !strcmp(fam, "timer"))
+	    !strcmp(fam, "never") || !strcmp(fam, "timer") || !strcmp(fam, "kprobe"))
 		return true;
 	sem_error(prog->s, dp->pp->pos, NULL, "pass 3 cannot translate '%s' probes yet", fam);
 	return false;

@@ -13,8 +13,9 @@ static struct context __percpu *stp_contexts;
 static DEFINE_SPINLOCK(stp_globals_lock);
 static atomic_t stp_skipped = ATOMIC_INIT(0);
 
-/* Run one probe body if the session is in `state`. */
-static void stp_run(const struct stp_probe *p, int state)
+/* Run one probe body if the session is in `state`; regs are the
+ * interrupted kernel registers, or NULL. */
+static void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs)
 {
 	struct context *c;
 	unsigned long flags;
@@ -43,6 +44,9 @@ static void stp_run(const struct stp_probe *p, int state)
 	c->aborted = 0;
 	c->actionremaining = MAXACTION_INTERRUPTIBLE;
 	c->nesting = -1;
+	c->kregs = regs;
+	c->uregs = NULL;
+	c->user_mode_p = 0;
 	p->body(c);
 	spin_unlock(&stp_globals_lock);
 	if (c->last_error && c->last_error[0]) {
@@ -81,7 +85,7 @@ static void stp_run_kind(enum stp_probe_kind kind, int state)
 		if (!next)
 			break;
 		done[at] = true;
-		stp_run(next, state);
+		stp_run(next, state, NULL);
 	}
 	kfree(done);
 }
@@ -109,7 +113,7 @@ static ktime_t stp_timer_period(const struct stp_probe *p)
 static enum hrtimer_restart stp_timer_fired(struct hrtimer *timer)
 {
 	struct stp_timer *t = container_of(timer, struct stp_timer, timer);
-	stp_run(t->probe, STP_SESSION_RUNNING);
+	stp_run(t->probe, STP_SESSION_RUNNING, NULL);
 	if (stp_session_state() != STP_SESSION_RUNNING)
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(timer, stp_timer_period(t->probe));
@@ -145,6 +149,97 @@ static void stp_timers_stop(void)
 	kfree(stp_timers);
 	stp_timers = NULL;
 	stp_ntimers = 0;
+}
+
+/* ---- kprobes and kretprobes ---- */
+
+struct stp_kprobe {
+	struct kprobe kp;
+	struct kretprobe rp;
+	const struct stp_probe *probe;
+	bool registered;
+};
+
+static struct stp_kprobe *stp_kprobes;
+static size_t stp_nkprobes;
+
+static int stp_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct stp_kprobe *k = container_of(kp, struct stp_kprobe, kp);
+	stp_run(k->probe, STP_SESSION_RUNNING, regs);
+	return 0;
+}
+
+static int stp_kretprobe_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct kretprobe *rp = get_kretprobe(ri);
+	struct stp_kprobe *k = container_of(rp, struct stp_kprobe, rp);
+	stp_run(k->probe, STP_SESSION_RUNNING, regs);
+	return 0;
+}
+
+static void stp_kprobes_stop(void)
+{
+	for (size_t k = 0; k < stp_nkprobes && stp_kprobes; k++) {
+		struct stp_kprobe *p = &stp_kprobes[k];
+		if (!p->registered)
+			continue;
+		if (p->probe->kind == STP_PROBE_KRETPROBE) {
+			unregister_kretprobe(&p->rp);
+			if (p->rp.nmissed)
+				atomic_add(p->rp.nmissed, &stp_skipped);
+		} else {
+			unregister_kprobe(&p->kp);
+		}
+	}
+	kfree(stp_kprobes);
+	stp_kprobes = NULL;
+	stp_nkprobes = 0;
+}
+
+/* A probe that cannot be placed fails the start, unless it is optional. */
+static int stp_kprobes_start(void)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < stp_nprobes; k++)
+		n += stp_probes[k].kind == STP_PROBE_KPROBE || stp_probes[k].kind == STP_PROBE_KRETPROBE;
+	if (!n)
+		return 0;
+	stp_kprobes = kcalloc(n, sizeof *stp_kprobes, GFP_KERNEL);
+	if (!stp_kprobes)
+		return -ENOMEM;
+	stp_nkprobes = n;
+	n = 0;
+	for (size_t k = 0; k < stp_nprobes; k++) {
+		const struct stp_probe *pr = &stp_probes[k];
+		struct stp_kprobe *p;
+		int rc;
+		if (pr->kind != STP_PROBE_KPROBE && pr->kind != STP_PROBE_KRETPROBE)
+			continue;
+		p = &stp_kprobes[n++];
+		p->probe = pr;
+		if (pr->kind == STP_PROBE_KRETPROBE) {
+			p->rp.kp.symbol_name = pr->symbol;
+			p->rp.handler = stp_kretprobe_ret;
+			p->rp.maxactive = pr->maxactive;
+			rc = register_kretprobe(&p->rp);
+		} else {
+			if (pr->address)
+				p->kp.addr = (kprobe_opcode_t *)pr->address;
+			else
+				p->kp.symbol_name = pr->symbol;
+			p->kp.pre_handler = stp_kprobe_pre;
+			rc = register_kprobe(&p->kp);
+		}
+		if (rc == 0) {
+			p->registered = true;
+		} else if (!pr->optional) {
+			stp_warn("probe %s registration error (rc %d)", pr->pp, rc);
+			stp_kprobes_stop();
+			return rc;
+		}
+	}
+	return 0;
 }
 
 /* ---- what the transport calls ---- */
@@ -202,7 +297,10 @@ int stp_probes_start(void)
 	if (stp_session_state() != STP_SESSION_STARTING)
 		return 0;   /* exit() or an error in a begin probe: no timers */
 	/* the transport moves the session to RUNNING when this returns;
-	 * a timer that fires before then is skipped */
+	 * a probe that fires before then is skipped */
+	rc = stp_kprobes_start();
+	if (rc)
+		return rc;
 	return stp_timers_start();
 }
 
@@ -210,6 +308,7 @@ void stp_probes_stop(void)
 {
 	int state = stp_session_state();
 	stp_timers_stop();
+	stp_kprobes_stop();
 	if (!stp_contexts)
 		return;
 	/* the transport has set STOPPING, or ERROR after a script error */

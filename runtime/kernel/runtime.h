@@ -21,6 +21,7 @@
 #include <linux/delay.h>
 #include <linux/slab.h>
 #include <linux/jiffies.h>
+#include <linux/kprobes.h>
 
 #include <linux/vmalloc.h>
 #include <linux/math64.h>
@@ -53,6 +54,8 @@ enum stp_probe_kind {
 	STP_PROBE_ERROR,
 	STP_PROBE_NEVER,
 	STP_PROBE_TIMER,
+	STP_PROBE_KPROBE,       /* kprobe.function / .statement(ADDR).absolute */
+	STP_PROBE_KRETPROBE,    /* kprobe.function(...).return */
 };
 
 struct context;
@@ -66,6 +69,10 @@ struct stp_probe {
 	int64_t priority;          /* begin/end/error order */
 	int64_t interval_ns;       /* timers */
 	int64_t randomize_ns;
+	const char *symbol;        /* kprobes: "func" or "module:func" */
+	unsigned long address;     /* kprobes: absolute address, or 0 */
+	int maxactive;             /* kretprobes, 0 = default */
+	bool optional;             /* `?`/`!`: registration may fail quietly */
 };
 
 extern const struct stp_probe stp_probes[];
