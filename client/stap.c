@@ -190,7 +190,11 @@ int main(int argc, char **argv)
 	}
 	s.args = argv + optind;
 	s.nargs = argc - optind;
-	session_set_kernel(&s, kernel);
+	if (!session_set_kernel(&s, kernel)) {
+		/* the kernel store contradicts itself: already reported */
+		session_free(&s);
+		return 1;
+	}
 
 	struct source_file *src;
 	if (script) {

@@ -10,6 +10,7 @@ cd "$top"
 packages=(
 	build-essential autoconf automake libtool pkg-config
 	libcmocka-dev           # unit tests
+	libelf-dev libbpf-dev   # kernel build-ids and BTF (common/kernel.c, btf.c)
 	clang libclang-rt-14-dev # fuzz target (libFuzzer) and its replay
 	systemtap-doc           # the example scripts pass 1 is checked against
 )

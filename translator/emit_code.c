@@ -515,17 +515,81 @@ static const char *emit_call(struct unit *u, const struct expr *e)
 	return t;
 }
 
-static char conv_char(enum fmt_conv c)
+/* print family: text is built in a string temporary, then printed (or
+ * becomes the value of sprint*). */
+static const char *fc_name(enum fmt_conv c)
 {
-	static const struct { enum fmt_conv conv; char ch; } map[] = {
-		{ FC_SIGNED, 'd' }, { FC_UNSIGNED, 'u' }, { FC_OCTAL, 'o' }, { FC_HEX, 'x' },
-		{ FC_HEX_UPPER, 'X' }, { FC_POINTER, 'p' }, { FC_CHAR, 'c' }, { FC_STRING, 's' },
-		{ FC_BINARY, 'b' }, { FC_MEMORY, 'm' }, { FC_MEMORY_HEX, 'M' },
+	static const char *const names[] = {
+		"STP_FC_LITERAL", "STP_FC_PERCENT", "STP_FC_SIGNED", "STP_FC_UNSIGNED",
+		"STP_FC_OCTAL", "STP_FC_HEX", "STP_FC_HEX_UPPER", "STP_FC_POINTER", "STP_FC_CHAR",
+		"STP_FC_STRING", "STP_FC_BINARY", "STP_FC_MEMORY", "STP_FC_MEMORY_HEX",
 	};
-	for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
-		if (map[k].conv == c)
-			return map[k].ch;
-	return 'd';
+	return names[c];
+}
+
+/* The arguments of a print call, evaluated in order, as a stp_fmt_arg
+ * initialiser list. */
+static const char *print_args(struct unit *u, struct expr *const *args, int n)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	for (int k = 0; k < n; k++) {
+		const char *v = emit_expr(u, args[k]);
+		if (args[k]->type == T_STRING) {
+			/* a copy: a later argument may reuse the buffer */
+			const char *t = temp(u, T_STRING);
+			line(u, "stp_strcpy(%s, %s);", t, v);
+			sb_printf(&sb, "%s{ STP_ARG_STRING, 0, %s }", k ? ", " : "", t);
+		} else {
+			sb_printf(&sb, "%s{ STP_ARG_LONG, %s, NULL }", k ? ", " : "", v);
+		}
+	}
+	const char *r = arena_strdup(&S(u)->arena, n ? sb.s : "{ STP_ARG_LONG, 0, NULL }");
+	sb_free(&sb);
+	return r;
+}
+
+/* printf family: the format was parsed at translation time; its pieces
+ * become a static table and stp_format renders them (runtime/kernel/
+ * format.c), into c->printbuf for printing or a string for sprintf. */
+static const char *emit_printf(struct unit *u, const struct expr *e, const char *out)
+{
+	struct fmt_piece *pieces;
+	const char *err;
+	int np = format_parse(e->fmt->str, e->fmt->len, &pieces, &err);
+	const char *args = print_args(u, e->args, e->nargs);
+	bool to_string = e->name[0] == 's';
+	line(u, "{");
+	u->indent++;
+	line(u, "static const struct stp_fmt_piece fmt[] = {");
+	for (int k = 0; k < np; k++) {
+		const struct fmt_piece *p = &pieces[k];
+		const char *text = p->conv == FC_LITERAL ? literal(u, p->text, p->len) : "NULL";
+		line(u, "\t{ %s, %s, %zu, %d, %d, %d },", fc_name(p->conv), text,
+		     p->conv == FC_LITERAL ? p->len : 0, p->flag, p->width, p->precision);
+	}
+	if (!np)
+		line(u, "\t{ STP_FC_LITERAL, \"\", 0, 0, -1, -1 },");
+	line(u, "};");
+	line(u, "const struct stp_fmt_arg args[] = { %s };", args);
+	line(u, "int64_t bad = 0;");
+	const char *buf = to_string ? out : "c->printbuf";
+	const char *size = to_string ? "MAXSTRINGLEN" : "sizeof c->printbuf";
+	line(u, "long n = stp_format(%s, %s, fmt, %d, args, %d, &stp_read_mem, &bad);", buf, size,
+	     np ? np : 1, e->nargs);
+	line(u, "if (unlikely(n < 0)) {");
+	u->indent++;
+	line(u, "stp_format_error(c, n, bad);");
+	line(u, "goto %s;", u->errlabel);
+	u->indent--;
+	line(u, "}");
+	if (!to_string)
+		line(u, "stp_print(%s, (size_t)n < sizeof c->printbuf ? (size_t)n : sizeof c->printbuf - 1);",
+		     buf);
+	u->indent--;
+	line(u, "}");
+	free(pieces);
+	return to_string ? out : "0";
 }
 
 /* print family: text is built in a string temporary, then printed (or
@@ -536,57 +600,34 @@ static const char *emit_print(struct unit *u, const struct expr *e)
 	bool to_string = n[0] == 's';
 	const char *out = temp(u, T_STRING);
 	line(u, "%s[0] = '\\0';", out);
-	if (strstr(n, "printf")) {
-		struct fmt_piece *pieces;
-		const char *err;
-		int np = format_parse(e->fmt->str, e->fmt->len, &pieces, &err);
-		int a = 0;
-		for (int k = 0; k < np; k++) {
-			const struct fmt_piece *p = &pieces[k];
-			if (p->conv == FC_LITERAL) {
-				line(u, "stp_strcat(%s, %s);", out, literal(u, p->text, p->len));
-				continue;
-			}
-			if (p->conv == FC_PERCENT) {
-				line(u, "stp_strcat(%s, \"%%\");", out);
-				continue;
-			}
-			const char *width = p->width == FMT_STAR ? emit_expr(u, e->args[a++])
-					  : arena_printf(&S(u)->arena, "%d", p->width);
-			const char *prec = p->precision == FMT_STAR ? emit_expr(u, e->args[a++])
-					 : arena_printf(&S(u)->arena, "%d", p->precision);
-			const char *v = emit_expr(u, e->args[a++]);
-			bool str = p->conv == FC_STRING;
-			line(u, "stp_format_one(%s, '%c', %s, %s, %s, %s, %s);", out, conv_char(p->conv),
-			     p->flag ? arena_printf(&S(u)->arena, "'%c'", p->flag) : "0", width, prec,
-			     str ? v : "NULL", str ? "0" : v);
-		}
-		free(pieces);
-	} else {
-		bool delim = strstr(n, "printd") != NULL;
-		const char *sep = delim ? literal(u, e->fmt->str, e->fmt->len) : NULL;
-		for (int k = 0; k < e->nargs; k++) {
-			if (e->args[k]->kind == E_HIST) {
-				emit_print_hist(u, e->args[k], out);
-				continue;
-			}
-			if (k && sep)
-				line(u, "stp_strcat(%s, %s);", out, sep);
-			const char *v = emit_expr(u, e->args[k]);
-			if (e->args[k]->type == T_STRING)
-				line(u, "stp_strcat(%s, %s);", out, v);
-			else if (!strcmp(n, "print_char"))
-				line(u, "stp_format_one(%s, 'c', 0, -1, -1, NULL, %s);", out, v);
-			else
-				line(u, "stp_format_one(%s, 'd', 0, -1, -1, NULL, %s);", out, v);
-		}
+	if (strstr(n, "printf"))
+		return emit_printf(u, e, out);
+	if (e->nargs == 1 && e->args[0]->kind == E_HIST) {
+		emit_print_hist(u, e->args[0], out);
 		if (strstr(n, "ln"))
-			line(u, "stp_strcat(%s, \"\\n\");", out);
+			line(u, "stp_print(\"\\n\", 1);");
+		return to_string ? out : "0";
 	}
-	if (to_string)
-		return out;
-	line(u, "stp_print(%s, strlen(%s));", out, out);
-	return "0";
+	if (!strcmp(n, "print_char")) {
+		const char *v = emit_expr(u, e->args[0]);
+		line(u, "{ char ch = (char)%s; stp_print(&ch, 1); }", v);
+		return "0";
+	}
+	bool delim = strstr(n, "printd") != NULL;
+	const char *sep = delim ? literal(u, e->fmt->str, e->fmt->len) : "NULL";
+	const char *args = print_args(u, e->args, e->nargs);
+	line(u, "{");
+	u->indent++;
+	line(u, "const struct stp_fmt_arg args[] = { %s };", args);
+	const char *buf = to_string ? out : "c->printbuf";
+	const char *size = to_string ? "MAXSTRINGLEN" : "sizeof c->printbuf";
+	line(u, "size_t n = stp_format_print(%s, %s, args, %d, %s, %d);", buf, size, e->nargs, sep,
+	     strstr(n, "ln") ? 1 : 0);
+	if (!to_string)
+		line(u, "stp_print(%s, n < sizeof c->printbuf ? n : sizeof c->printbuf - 1);", buf);
+	u->indent--;
+	line(u, "}");
+	return to_string ? out : "0";
 }
 
 static const char *emit_expr(struct unit *u, const struct expr *e)

@@ -76,9 +76,10 @@ int format_parse(const char *fmt, size_t len, struct fmt_piece **out, const char
 			if (i < len && fmt[i] == '*') {
 				p->precision = FMT_STAR;
 				i++;
-			} else {
+			} else if (i < len && isdigit((unsigned char)fmt[i])) {
 				p->precision = read_number(fmt, len, &i);
 			}
+			/* a lone '.' is no precision at all, as stap 4.8 has it */
 		}
 		if (i < len && fmt[i] == 'l')
 			i++;

@@ -242,18 +242,20 @@ static void expand_macro(struct pp *pp, struct macro *m, struct token **toks, si
 	/* substitute parameters, then rescan: an argument is thus expanded in
 	 * the context where it was written */
 	struct tokvec body = {0};
-	for (size_t b = 0; b < m->nbody; b++) {
+	for (size_t b = 0; b < m->nbody && !pp->overflow_reported; b++) {
 		struct token *t = m->body[b];
 		int k = m->nparams;
 		if (t->type == TOK_ATWORD)
 			for (k = 0; k < m->nparams; k++)
 				if (strcmp(m->params[k], t->text + 1) == 0)
 					break;
+		/* substituted text counts against the expansion budget too: a
+		 * parameter used twice doubles the text at every level */
 		if (k < m->nparams) {
-			for (size_t a = 0; a < actuals[k].n; a++)
-				tv_push(&body, actuals[k].v[a]);
+			for (size_t a = 0; a < actuals[k].n && !pp->overflow_reported; a++)
+				push_token(pp, &body, actuals[k].v[a]);
 		} else {
-			tv_push(&body, t);
+			push_token(pp, &body, t);
 		}
 	}
 	expand_tokens(pp, body.v, body.n, out, depth + 1);

@@ -5,7 +5,8 @@
  * "timer.{ms|s}(n)[.randomize(n)]": `{a|b}` alternatives, `[...]` optional
  * parts, `(n)` a number argument, `(s)` a string, `(sn)` either, `(?n)` an
  * optional number.  At pass 2 a point resolves symbolically when it fits a
- * pattern; checks that need the kernel (symbols, BTF) come with pass 3. */
+ * pattern; kprobe.function and kernel.function names are checked against
+ * the target kernel's BTF when it has one (common/btf.c). */
 #define _GNU_SOURCE
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -531,9 +532,11 @@ report:
 	}
 }
 
-static int make_derived(struct resolve_ctx *rc, const struct probe_point *pp,
-			const struct pattern *pat, struct stmt *body, struct expr *cond,
-			const char *origin)
+/* One derived probe for the concrete point pp; returns 1, or 0 past the
+ * limit. */
+static int add_derived(struct resolve_ctx *rc, const struct probe_point *pp,
+		       const struct pattern *pat, struct stmt *body, struct expr *cond,
+		       const char *origin)
 {
 	struct program *prog = rc->prog;
 	if (++rc->produced > MAX_DERIVED_PER_PROBE) {
@@ -557,9 +560,152 @@ static int make_derived(struct resolve_ctx *rc, const struct probe_point *pp,
 	dp->cond = cond;
 	dp->family = pat->family;
 	dp->is_return = point_is_return(pp);
+	dp->optional = pp->optional;
 	dp->serial = (int)prog->probes.n;
 	pv_push(&prog->probes, dp);
 	return 1;
+}
+
+/* ---- kernel function names, checked against the kernel's BTF ---- */
+
+enum { MAX_FUNCTION_MATCHES = 1000, MAX_SIMILAR = 5 };
+
+/* The function component of kprobe.function("F") and kernel.function("F")
+ * (with any suffix), whose F pass 2 checks; NULL for every other point.
+ * kprobe.module(...) and module("m").function(...) need module BTF, which
+ * comes later. */
+static const struct pp_component *checked_function(const struct probe_point *pp,
+						   const struct pattern *pat)
+{
+	if (strcmp(pat->family->name, "kprobe") && strcmp(pat->family->name, "kernel.function"))
+		return NULL;
+	if (pp->ncomps < 2 || strcmp(pp->comps[1].name, "function"))
+		return NULL;
+	if (strcmp(pp->comps[0].name, "kprobe") && strcmp(pp->comps[0].name, "kernel"))
+		return NULL;
+	const struct pp_component *c = &pp->comps[1];
+	return c->arg && c->arg->is_string ? c : NULL;
+}
+
+/* Once per session: without BTF the points stay symbolic. */
+static void warn_names_unchecked(struct session *s, const struct probe_point *pp)
+{
+	struct kernel_info *ki = &s->kernel;
+	if (ki->names_warned)
+		return;
+	ki->names_warned = true;
+	struct kernel *k = ki->rec;
+	if (!k)
+		sem_warning(s, pp->pos, NULL, "kernel function names were not checked: "
+			    "the target kernel could not be resolved");
+	else if (k->btf_error)
+		sem_warning(s, pp->pos, NULL, "kernel function names were not checked: %s",
+			    k->btf_error);
+	else
+		sem_warning(s, pp->pos, NULL, "kernel function names were not checked: no vmlinux "
+			    "or BTF for kernel %s (%s)", k->release,
+			    k->origin == KERNEL_FROM_STORE ? "kernel store entry without vmlinux"
+			    : "only headers");
+}
+
+static void report_no_function(struct session *s, const struct probe_point *pp,
+			       const struct pp_component *fc, const char *name,
+			       const struct kernel_btf *kb)
+{
+	const char *similar[MAX_SIMILAR];
+	size_t n = strpbrk(name, "*?[") ? 0 : btf_similar_functions(kb, name, similar, MAX_SIMILAR);
+	struct strbuf sb;
+	sb_init(&sb);
+	for (size_t k = 0; k < n; k++)
+		sb_printf(&sb, "%s%s", k ? ", " : " (similar functions: ", similar[k]);
+	if (n)
+		sb_putc(&sb, ')');
+	char *text = pp_text(pp);
+	sem_error(s, pp->pos, NULL, "while resolving probe point '%s'", text);
+	sem_error(s, fc->arg->pos, NULL, "no match for kernel function '%s'%s", name, sb.s);
+	free(text);
+	sb_free(&sb);
+}
+
+static int collect_name(const char *name, void *arg)
+{
+	struct ptrvec *names = arg;
+	pv_push(names, (void *)name);
+	return names->n > MAX_FUNCTION_MATCHES;   /* one past the limit: stop */
+}
+
+/* A copy of pp naming the function `spec` in component `at`. */
+static struct probe_point *with_function(struct session *s, const struct probe_point *pp,
+					 int at, const char *spec)
+{
+	struct probe_point *n = arena_alloc(&s->arena, sizeof *n);
+	*n = *pp;
+	n->comps = arena_alloc(&s->arena, (size_t)pp->ncomps * sizeof *n->comps);
+	memcpy(n->comps, pp->comps, (size_t)pp->ncomps * sizeof *n->comps);
+	struct literal *lit = arena_alloc(&s->arena, sizeof *lit);
+	*lit = *pp->comps[at].arg;
+	lit->str = arena_strdup(&s->arena, spec);
+	lit->len = strlen(spec);
+	n->comps[at].arg = lit;
+	return n;
+}
+
+/* Make the derived probes of one concrete point.  A kernel function is
+ * checked against the kernel's BTF when there is one: an unknown name is
+ * an error (nothing for an optional point), a wildcard becomes one probe
+ * per matching function.  Returns how many were made (`!` counts them). */
+static int make_derived(struct resolve_ctx *rc, const struct probe_point *pp,
+			const struct pattern *pat, struct stmt *body, struct expr *cond,
+			const char *origin)
+{
+	const struct pp_component *fc = checked_function(pp, pat);
+	if (!fc)
+		return add_derived(rc, pp, pat, body, cond, origin);
+	struct session *s = rc->prog->s;
+	struct kernel_btf *kb = s->kernel.rec ? kernel_btf(s->kernel.rec) : NULL;
+	if (!kb) {
+		warn_names_unchecked(s, pp);
+		return add_derived(rc, pp, pat, body, cond, origin);
+	}
+	/* "f@file.c:12": the file part is matched later, with line tables */
+	const char *spec = fc->arg->str;
+	char *name = xstrndup(spec, strcspn(spec, "@"));
+	const char *file_part = spec + strlen(name);
+	int made = 0;
+	if (!strpbrk(name, "*?[")) {
+		if (btf_has_function(kb, name))
+			made = add_derived(rc, pp, pat, body, cond, origin);
+		else if (!pp->optional)
+			report_no_function(s, pp, fc, name, kb);
+		free(name);
+		return made;
+	}
+	struct ptrvec names = { 0 };
+	btf_functions_matching(kb, name, collect_name, &names);
+	if (names.n > MAX_FUNCTION_MATCHES) {
+		char *text = pp_text(pp);
+		sem_error(s, pp->pos, NULL, "while resolving probe point '%s'", text);
+		sem_error(s, fc->arg->pos, NULL,
+			  "'%s' matches more than %d kernel functions (limit %d)", name,
+			  MAX_FUNCTION_MATCHES, MAX_FUNCTION_MATCHES);
+		free(text);
+	} else if (names.n == 0 && !pp->optional) {
+		report_no_function(s, pp, fc, name, kb);
+	} else {
+		int at = (int)(fc - pp->comps);
+		for (size_t k = 0; k < names.n; k++) {
+			char *one = xasprintf("%s%s", (const char *)names.v[k], file_part);
+			struct probe_point *point = with_function(s, pp, at, one);
+			free(one);
+			/* each probe gets its own body and condition */
+			struct stmt *b = k == 0 ? body : clone_stmt(s, body);
+			struct expr *c = k == 0 || !cond ? cond : clone_expr(s, cond);
+			made += add_derived(rc, point, pat, b, c, origin);
+		}
+	}
+	pv_free(&names);
+	free(name);
+	return made;
 }
 
 /* Resolve one probe point (which may be an alias, wildcard, or built-in)

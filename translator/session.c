@@ -10,6 +10,8 @@
 #include "session.h"
 #include "util.h"
 
+static void forget_kernel(struct kernel_info *k);
+
 enum { MAX_SCRIPT_BYTES = 64 * 1024 * 1024, MAX_CONFIG_BYTES = 16 * 1024 * 1024 };
 
 void session_init(struct session *s)
@@ -43,15 +45,7 @@ void session_free(struct session *s)
 	pv_free(&s->library_macros);
 	pv_free(&s->include_dirs);
 	pv_free(&s->defines);
-	struct kernel_info *k = &s->kernel;
-	free(k->release);
-	free(k->version);
-	free(k->arch);
-	free(k->build_dir);
-	free(k->config_path);
-	for (size_t i = 0; i < k->nconfig; i++)
-		free(k->config[i]);
-	free(k->config);
+	forget_kernel(&s->kernel);
 	arena_free(&s->arena);
 }
 
@@ -82,55 +76,62 @@ static void load_config(struct kernel_info *k, const char *path)
 		qsort(k->config, k->nconfig, sizeof *k->config, cmp_config);
 }
 
-static bool is_dir(const char *path)
+static void forget_kernel(struct kernel_info *k)
 {
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	free(k->release);
+	free(k->version);
+	free(k->arch);
+	free(k->build_dir);
+	free(k->config_path);
+	for (size_t i = 0; i < k->nconfig; i++)
+		free(k->config[i]);
+	free(k->config);
+	kernel_close(k->rec);
+	memset(k, 0, sizeof *k);
 }
 
-/* Read a one-line file such as include/config/kernel.release. */
-static char *read_line_file(const char *path)
+static const char *origin_text(enum kernel_origin o)
 {
-	char *text = read_file_bounded(path, 4096, NULL);
-	if (!text)
-		return NULL;
-	text[strcspn(text, "\r\n")] = '\0';
-	return text;
+	return o == KERNEL_FROM_STORE ? "the kernel store"
+	     : o == KERNEL_FROM_BUILD_DIR ? "a kbuild tree" : "/lib/modules";
 }
 
-void session_set_kernel(struct session *s, const char *r)
+bool session_set_kernel(struct session *s, const char *r)
 {
 	struct kernel_info *k = &s->kernel;
+	forget_kernel(k);
 	struct utsname u;
 	uname(&u);
-	free(k->arch);
 	k->arch = xstrdup(strcmp(u.machine, "amd64") == 0 ? "x86_64" : u.machine);
-	free(k->release);
-	free(k->build_dir);
-	if (r && strchr(r, '/')) {
-		/* -r BUILDDIR */
-		k->build_dir = xstrdup(r);
-		char *path = xasprintf("%s/include/config/kernel.release", r);
-		k->release = read_line_file(path);
-		free(path);
-		if (!k->release)
-			k->release = xstrdup("unknown");
-	} else {
-		k->release = xstrdup(r ? r : u.release);
-		k->build_dir = xasprintf("/lib/modules/%s/build", k->release);
-	}
-	free(k->version);
-	k->version = xstrndup(k->release, strcspn(k->release, "-"));
 
-	char *path = xasprintf("%s/.config", k->build_dir);
-	if (is_dir(k->build_dir))
-		load_config(k, path);
-	free(path);
-	if (!k->config_path) {
-		path = xasprintf("/boot/config-%s", k->release);
-		load_config(k, path);
-		free(path);
+	char *err = NULL;
+	k->rec = kernel_open(r, &err);
+	if (!k->rec) {
+		fprintf(s->diag.out, "%s: ERROR: kernel %s: %s\n", progname,
+			r ? r : u.release, err ? err : "cannot be resolved");
+		free(err);
+		s->diag.semantic_errors++;
+		/* names for messages and @kernel_v; nothing is read from disk */
+		bool dir = r && strchr(r, '/');
+		k->release = xstrdup(dir ? "unknown" : r ? r : u.release);
+		k->build_dir = dir ? xstrdup(r) : xasprintf("/lib/modules/%s/build", k->release);
+	} else {
+		k->release = xstrdup(k->rec->release);
+		k->build_dir = xstrdup(k->rec->build_dir);
+		if (k->rec->config_path)
+			load_config(k, k->rec->config_path);
+		if (s->verbose > 0) {
+			struct kernel *rec = k->rec;
+			fprintf(s->diag.out, "Kernel %s from %s: tree %s, vmlinux %s, build-id %s, "
+				"function names: %s\n", rec->release, origin_text(rec->origin),
+				rec->build_dir, rec->vmlinux ? rec->vmlinux : "none",
+				rec->build_id ? rec->build_id : "none", kernel_names_text(rec->names));
+			if (rec->note)
+				fprintf(s->diag.out, "Kernel %s: %s\n", rec->release, rec->note);
+		}
 	}
+	k->version = xstrndup(k->release, strcspn(k->release, "-"));
+	return k->rec != NULL;
 }
 
 const char *session_kconfig(struct session *s, const char *name)

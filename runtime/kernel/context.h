@@ -335,58 +335,28 @@ void stp_printf_kernel(const char *fmt, ...)
 	stp_print(buf, n);
 }
 
-void stp_format_one(char *out, char conv, char flag, int64_t width, int64_t precision,
-		    const char *str, int64_t num)
+/* %m and %M read memory fault-safely: kernel, or user space with '#'. */
+static int stp_read_memory(void *ctx, uint64_t addr, void *dst, size_t n, int user)
 {
-	char spec[16], piece[MAXSTRINGLEN];
-	int n = 0;
-	int w = width < 0 ? 0 : width > MAXSTRINGLEN ? MAXSTRINGLEN : (int)width;
-	int prec = precision > MAXSTRINGLEN ? MAXSTRINGLEN : (int)precision;
-	spec[n++] = '%';
-	if (flag)
-		spec[n++] = flag;
-	spec[n++] = '*';
-	if (prec >= 0) {   /* no precision: C's defaults, and '0' keeps padding */
-		spec[n++] = '.';
-		spec[n++] = '*';
-	}
-	switch (conv) {
-	case 's':
-		spec[n++] = 's';
-		spec[n] = '\0';
-		if (prec >= 0)
-			snprintf(piece, sizeof piece, spec, w, prec, str);
-		else
-			snprintf(piece, sizeof piece, spec, w, str);
-		break;
-	case 'c':
-		n = prec >= 0 ? n - 2 : n;
-		spec[n++] = 'c';
-		spec[n] = '\0';
-		snprintf(piece, sizeof piece, spec, w, (int)(num & 0xff));
-		break;
-	case 'p':
-		/* 0x and the minimal hex digits; the width counts the 0x */
-		snprintf(piece, sizeof piece, "0x%.*llx", prec < 0 ? 1 : prec,
-			 (unsigned long long)num);
-		if ((size_t)w > strlen(piece)) {
-			char padded[MAXSTRINGLEN];
-			snprintf(padded, sizeof padded, flag == '-' ? "%-*s" : "%*s", w, piece);
-			strscpy(piece, padded, sizeof piece);
-		}
-		break;
-	default:
-		spec[n++] = 'l';
-		spec[n++] = 'l';
-		spec[n++] = conv == 'i' ? 'd' : conv;
-		spec[n] = '\0';
-		if (prec >= 0)
-			snprintf(piece, sizeof piece, spec, w, prec, (long long)num);
-		else
-			snprintf(piece, sizeof piece, spec, w, (long long)num);
-		break;
-	}
-	stp_strcat(out, piece);
+	if (user)
+		return copy_from_user_nofault(dst, (const void __user *)(unsigned long)addr, n) ? -EFAULT : 0;
+	return copy_from_kernel_nofault(dst, (const void *)(unsigned long)addr, n) ? -EFAULT : 0;
+}
+
+static const struct stp_fmt_mem stp_read_mem = { stp_read_memory, NULL };
+
+/* A printf that cannot render: the script error SystemTap raises. */
+static void stp_format_error(struct context *c, long rc, int64_t bad)
+{
+	if (rc == STP_FMT_EFAULT)
+		snprintf(c->error_buffer, MAXSTRINGLEN, "kernel read fault at 0x%llx",
+			 (unsigned long long)bad);
+	else if (rc == STP_FMT_E2BIG)
+		snprintf(c->error_buffer, MAXSTRINGLEN, "%lld is too many bytes for a memory dump",
+			 (long long)bad);
+	else
+		snprintf(c->error_buffer, MAXSTRINGLEN, "invalid arguments to a print format");
+	c->last_error = c->error_buffer;
 }
 
 #endif

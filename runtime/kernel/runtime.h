@@ -29,6 +29,8 @@
 #include "lang.h"
 #include "stat.h"
 #include "map.h"
+#include "format.h"
+#include "stp_string.h"
 #include "transport.h"
 
 /* Fields every context has; the locals unions follow them. */
@@ -45,7 +47,8 @@
 	int nesting;                /* index of the current function frame */\
 	struct pt_regs *kregs;                                              \
 	struct pt_regs *uregs;                                              \
-	int user_mode_p;
+	int user_mode_p;                                                    \
+	char printbuf[8192];        /* printf output before stp_print */
 
 /* Probe kinds the runtime knows how to register. */
 enum stp_probe_kind {
@@ -104,11 +107,5 @@ static void stp_globals_free(void);
 #define STAP_PRINTF(...) stp_printf_kernel(__VA_ARGS__)
 
 void stp_printf_kernel(const char *fmt, ...) __printf(1, 2);
-
-/* One printf conversion appended to a string buffer (until the full
- * formatter arrives: standard conversions through the kernel's vsnprintf,
- * with SystemTap's %p and %b). */
-void stp_format_one(char *out, char conv, char flag, int64_t width, int64_t precision,
-		    const char *str, int64_t num);
 
 #endif

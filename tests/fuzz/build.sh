@@ -43,7 +43,7 @@ build() {
 	fi
 	echo "build.sh: building $(basename "$target")"
 	# shellcheck disable=SC2086  # word splitting of the flag lists is wanted
-	"$@" $common_flags $srcs -o "$target.tmp"
+	"$@" $common_flags $srcs -lbpf -lelf -o "$target.tmp"
 	mv "$target.tmp" "$target"
 }
 

@@ -20,7 +20,8 @@ void th_init(struct th *t)
 	assert_non_null(t->diag);
 	t->s.diag.out = t->diag;
 	t->s.no_tapsets = true;
-	session_set_kernel(&t->s, NULL);
+	/* a fixed kernel: no BTF, a known .config, whatever machine runs this */
+	session_set_kernel(&t->s, TEST_KERNEL_DIR);
 }
 
 void th_init_tapsets(struct th *t)
