@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: unit tests (cmocka), the pass-1/2 corpus, Debian's example
-# scripts, the same under AddressSanitizer/UBSan, and the fuzz regressions.
+# scripts, the same under AddressSanitizer/UBSan, the fuzz regressions, and
+# the QEMU target runs (smoke, transport, end-to-end scripts).
 # Ends with one line "N passed, N failed[, N skipped]"; exit 0 when none failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +67,13 @@ fi
 if [ -x tests/fuzz/replay.sh ]; then
 	tests/fuzz/replay.sh > "$log/fuzz" 2>&1;   count "fuzz regressions and seeds" "$log/fuzz"
 fi
+
+# The QEMU target: a Debian kernel from the archive (scripts/stap-prep),
+# booted under TCG; a hand-written module, the transport with our
+# staprun/stapio, then scripts built by stap -p4 and run end to end.
+tests/vm/smoke.sh > "$log/vm-smoke" 2>&1;      count "QEMU target smoke test" "$log/vm-smoke"
+tests/vm/proto/run.sh > "$log/vm-proto" 2>&1;  count "transport and staprun/stapio in the VM" "$log/vm-proto"
+tests/e2e/run.sh > "$log/e2e" 2>&1;            count "end to end (stap -p4, staprun in the VM)" "$log/e2e"
 
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"

@@ -192,7 +192,7 @@ static void emit_embedded(struct strbuf *sb, const struct functiondecl *f, const
 static void probe_table_entry(struct strbuf *sb, const struct derived_probe *dp, int n,
 			      const char *pp_text)
 {
-	const char *fam = family_name(dp->family);
+	const char *fam = dp->synthetic ? "end" : family_name(dp->family);
 	const struct probe_point *pp = dp->pp;
 	const char *head = pp->comps[0].name;
 	int64_t arg = pp->comps[0].arg ? pp->comps[0].arg->num : 0;
@@ -256,6 +256,8 @@ static void probe_table_entry(struct strbuf *sb, const struct derived_probe *dp,
 
 static bool supported_family(struct program *prog, const struct derived_probe *dp)
 {
+	if (dp->synthetic)
+		return true;   /* the end probes that display globals */
 	const char *fam = family_name(dp->family);
 	if (!strcmp(fam, "begin") || !strcmp(fam, "end") || !strcmp(fam, "error") ||
 	    !strcmp(fam, "never") || !strcmp(fam, "timer") || !strcmp(fam, "kprobe"))
@@ -277,6 +279,14 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 		  PACKAGE_VERSION, module_name);
 	sb_printf(out, "#ifndef MAXNESTING\n#define MAXNESTING %d\n#endif\n", max_nesting(prog));
 	sb_puts(out, "#include \"runtime.h\"\n\n");
+	/* top-level %{ %} of every file in the program (tapset helpers) */
+	for (size_t f = 0; f < prog->files.n; f++) {
+		const struct stapfile *file = prog->files.v[f];
+		for (size_t k = 0; k < file->embeds.n; k++) {
+			const struct embedded_block *b = file->embeds.v[k];
+			sb_printf(out, "/* from %s */\n%s\n", file->name, b->code);
+		}
+	}
 
 	sb_puts(out, "/* ---- globals ---- */\n");
 	struct strbuf ginit, gfini;

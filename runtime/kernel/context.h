@@ -259,7 +259,7 @@ static inline int64_t stp_stat_variance1(const struct stp_hist *h, const struct 
 
 /* print(@hist_*(x)): the rendering can exceed a string, so it is built in
  * a buffer of its own size. */
-static void stp_print_hist(const struct stp_hist *h, const struct stp_stat *s)
+static __maybe_unused void stp_print_hist(const struct stp_hist *h, const struct stp_stat *s)
 {
 	struct stp_stat *empty = NULL;
 	size_t need;
@@ -343,10 +343,10 @@ static int stp_read_memory(void *ctx, uint64_t addr, void *dst, size_t n, int us
 	return copy_from_kernel_nofault(dst, (const void *)(unsigned long)addr, n) ? -EFAULT : 0;
 }
 
-static const struct stp_fmt_mem stp_read_mem = { stp_read_memory, NULL };
+static const struct stp_fmt_mem stp_read_mem __maybe_unused = { stp_read_memory, NULL };
 
 /* A printf that cannot render: the script error SystemTap raises. */
-static void stp_format_error(struct context *c, long rc, int64_t bad)
+static __maybe_unused void stp_format_error(struct context *c, long rc, int64_t bad)
 {
 	if (rc == STP_FMT_EFAULT)
 		snprintf(c->error_buffer, MAXSTRINGLEN, "kernel read fault at 0x%llx",

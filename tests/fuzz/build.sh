@@ -19,7 +19,7 @@ AFL_CC=${AFL_CC:-afl-clang-fast}
 
 srcs="$root/translator/*.c $root/common/*.c $here/fuzz_front.c"
 common_flags="-std=gnu11 -g -O1 -fno-omit-frame-pointer
-	-I$root/common -I$root/translator
+	-I$root -I$root/common -I$root/translator
 	-DFUZZ_TAPSET_DIR=\"$root/tapset\""
 # UB is a crash, not a message the fuzzer would not notice
 san="address,undefined"
