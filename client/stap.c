@@ -136,8 +136,17 @@ int main(int argc, char **argv)
 		case 'm':
 			s.module_name = optarg;
 			break;
-		case 'k': case 'c': case 'x': case 'T': case 'o': case 's':
-		case 'b': case 'w': case 't': case 'F': case 'G': case 'S': case 'd':
+		case 'c': case 'x': case 'o': case 's': case 'G': {
+			/* pass 5 hands these to staprun (-s is its -b) */
+			char flag[3] = { '-', c == 's' ? 'b' : c, 0 };
+			pv_push(&s.staprun_args, xstrdup(flag));
+			pv_push(&s.staprun_args, xstrdup(optarg));
+			break;
+		}
+		case 'w':
+			pv_push(&s.staprun_args, xstrdup("-w"));
+			break;
+		case 'k': case 'T': case 'b': case 't': case 'F': case 'S': case 'd':
 		case 'P':
 			/* accepted for compatibility; they matter from pass 3 on */
 			break;

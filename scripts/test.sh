@@ -74,6 +74,7 @@ fi
 tests/vm/smoke.sh > "$log/vm-smoke" 2>&1;      count "QEMU target smoke test" "$log/vm-smoke"
 tests/vm/proto/run.sh > "$log/vm-proto" 2>&1;  count "transport and staprun/stapio in the VM" "$log/vm-proto"
 tests/e2e/run.sh > "$log/e2e" 2>&1;            count "end to end (stap -p4, staprun in the VM)" "$log/e2e"
+tests/e2e/repro.sh > "$log/repro" 2>&1;        count "reproducible modules and their identity sections" "$log/repro"
 
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"

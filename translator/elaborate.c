@@ -1,7 +1,10 @@
 /* Pass 2 driver: library, probe derivation, resolution, types, the
  * automatic display of write-only globals, and the `stap -p2` listing. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -423,6 +426,50 @@ static char *module_name(struct session *s, const char *source)
 	return xasprintf("stap_%016llx", (unsigned long long)h);
 }
 
+/* Pass 5: hand the module to staprun, which loads it and relays its
+ * output; only where the module's kernel is the one running. */
+static bool run_staprun(struct session *s, const char *ko)
+{
+	struct utsname u;
+	uname(&u);
+	if (strcmp(u.release, s->kernel.release) != 0) {
+		fprintf(s->diag.out,
+			"stap: ERROR: the module is built for kernel %s, but this machine runs %s\n"
+			"stap: run it where %s runs (staprun %s), in the QEMU target (tests/vm/run.sh), "
+			"or build for this kernel with its headers installed\n",
+			s->kernel.release, u.release, s->kernel.release, ko);
+		return false;
+	}
+	char self[4096];
+	char *staprun = xstrdup("staprun");
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			char *beside = xasprintf("%.*s/staprun", (int)(slash - self), self);
+			if (access(beside, X_OK) == 0) {
+				free(staprun);
+				staprun = beside;
+			} else {
+				free(beside);
+			}
+		}
+	}
+	char **argv = xcalloc(s->staprun_args.n + 3, sizeof *argv);
+	int k = 0;
+	argv[k++] = staprun;
+	for (size_t a = 0; a < s->staprun_args.n; a++)
+		argv[k++] = s->staprun_args.v[a];
+	argv[k++] = (char *)ko;
+	fflush(NULL);
+	execvp(staprun, argv);
+	fprintf(s->diag.out, "stap: ERROR: cannot run %s: %s\n", staprun, strerror(errno));
+	free(argv);
+	free(staprun);
+	return false;
+}
+
 /* Passes 3 and 4 (pass 5, running the module, is staprun's). */
 static bool translate_and_build(struct program *prog, int pass)
 {
@@ -442,6 +489,9 @@ static bool translate_and_build(struct program *prog, int pass)
 	if (pass == 3) {
 		fwrite(c.s, 1, c.len, stdout);
 	} else {
+		if (!s->kernel.rec || !s->kernel.rec->build_id)
+			fprintf(s->diag.out, "WARNING: no vmlinux for kernel %s (only its headers): the "
+				"module records no kernel build-id\n", s->kernel.release);
 		char *ko = kbuild_module(s, name, c.s, s->runtime_dir, ".");
 		ok = ko != NULL;
 		if (ko)
@@ -449,8 +499,7 @@ static bool translate_and_build(struct program *prog, int pass)
 		else
 			fprintf(s->diag.out, "Pass 4: compilation failed.\n");
 		if (ok && pass >= 5)
-			fprintf(s->diag.out, "stap: pass 5 (running the module with staprun) is not "
-				"wired into stap yet: run staprun %s\n", ko);
+			ok = run_staprun(s, ko);
 		free(ko);
 	}
 	sb_free(&c);

@@ -391,6 +391,17 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 	sb_puts(out, "};\nconst size_t stp_nprobes = ARRAY_SIZE(stp_probes);\n");
 	sb_printf(out, "const char stp_module_name[] = \"%s\";\n", module_name);
 
+	/* what staprun reads before loading (docs/privilege.md): the level
+	 * the module needs, the kernel it was built for, who built it */
+	sb_puts(out, "\n/* ---- identity ---- */\n");
+	sb_printf(out, "int stp_required_privilege __attribute__((section(\".stap_privilege\"), used)) = %d;\n",
+		  !strcmp(s->privilege, "stapusr") ? 2 : !strcmp(s->privilege, "stapsys") ? 4 : 8);
+	const char *bid = s->kernel.rec && s->kernel.rec->build_id ? s->kernel.rec->build_id : "";
+	sb_printf(out, "const char stp_kernel_build_id[] __attribute__((section(\".stap_kernel_build_id\"), used)) = \"%s\";\n",
+		  bid);
+	sb_printf(out, "const char stp_translator_version[] __attribute__((section(\".stap_version\"), used)) = \"stapcs %s\";\n",
+		  PACKAGE_VERSION);
+
 	sb_free(&types);
 	sb_free(&bodies);
 	sb_free(&table);

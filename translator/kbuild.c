@@ -198,7 +198,9 @@ char *kbuild_module(struct session *s, const char *name, const char *source,
 	char *mflag = xasprintf("M=%s", dir);
 	char *jobs = xasprintf("-j%ld", sysconf(_SC_NPROCESSORS_ONLN) > 0
 					 ? sysconf(_SC_NPROCESSORS_ONLN) : 1);
-	char *argv[] = { "make", "-C", (char *)build, mflag, jobs, "modules", NULL };
+	/* KCFLAGS reaches every compile, kbuild's own NAME.mod.c included */
+	char *kcflags = xasprintf("KCFLAGS=-ffile-prefix-map=%s=stap", dir);
+	char *argv[] = { "make", "-C", (char *)build, mflag, jobs, kcflags, "modules", NULL };
 	char *log = xasprintf("%s/build.log", dir);
 	int rc = run_logged(argv, log);
 	if (rc != 0) {
@@ -218,6 +220,7 @@ char *kbuild_module(struct session *s, const char *name, const char *source,
 	}
 	free(mflag);
 	free(jobs);
+	free(kcflags);
 	free(log);
 out:
 	free(src);

@@ -45,6 +45,9 @@ void session_free(struct session *s)
 	pv_free(&s->library_macros);
 	pv_free(&s->include_dirs);
 	pv_free(&s->defines);
+	for (size_t i = 0; i < s->staprun_args.n; i++)
+		free(s->staprun_args.v[i]);
+	pv_free(&s->staprun_args);
 	forget_kernel(&s->kernel);
 	arena_free(&s->arena);
 }

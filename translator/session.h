@@ -40,6 +40,7 @@ struct session {
 	const char *tapset_dir;     /* built-in tapset library root */
 	bool no_tapsets;            /* pass 1 only: do not load the library */
 	const char *module_name;    /* -m NAME */
+	struct ptrvec staprun_args; /* -c/-x/-o/-b/-w/-G for pass 5, as staprun options */
 	const char *runtime_dir;    /* runtime/kernel sources for pass 4 */
 
 	struct kernel_info kernel;
