@@ -65,6 +65,20 @@ static void global_init(struct strbuf *init, struct strbuf *fini, const struct v
 	}
 }
 
+/* The script's own scalar globals can be set at load time. */
+static void global_param(struct strbuf *sb, const struct vardecl *v, const struct program *prog)
+{
+	int idx = v->file && v->file->src ? v->file->src->index : 0;
+	if (v->file != prog->user || v->arity > 0 || v->is_private)
+		return;
+	if (v->type == T_LONG)
+		sb_printf(sb, "module_param_cb(%s, &stp_param_ops_s64, &global_%s_%d, 0);\n",
+			  v->unmangled, v->unmangled, idx);
+	else if (v->type == T_STRING)
+		sb_printf(sb, "module_param_string(%s, global_%s_%d, MAXSTRINGLEN, 0);\n",
+			  v->unmangled, v->unmangled, idx);
+}
+
 static void global_decl(struct strbuf *sb, const struct vardecl *v)
 {
 	int idx = v->file && v->file->src ? v->file->src->index : 0;
@@ -199,11 +213,15 @@ static void probe_table_entry(struct strbuf *sb, const struct derived_probe *dp,
 	sb_printf(sb, "\t{ .pp = ");
 	c_string_literal(sb, pp_text, strlen(pp_text));
 	sb_printf(sb, ", .body = probe_%d, .locals_size = sizeof(struct probe_%d_locals), ", n, n);
+	if (dp->cond)
+		sb_printf(sb, ".cond = probe_%d_cond, ", n);
 	if (!strcmp(fam, "begin") || !strcmp(fam, "end") || !strcmp(fam, "error")) {
 		sb_printf(sb, ".kind = STP_PROBE_%s, .priority = %" PRId64 "LL },\n",
 			  !strcmp(head, "begin") ? "BEGIN" : !strcmp(head, "end") ? "END" : "ERROR", arg);
 	} else if (!strcmp(fam, "never")) {
 		sb_puts(sb, ".kind = STP_PROBE_NEVER },\n");
+	} else if (!strcmp(fam, "timer.profile")) {
+		sb_puts(sb, ".kind = STP_PROBE_PROFILE },\n");
 	} else if (!strcmp(fam, "kprobe")) {
 		/* kprobe.function("f")[.call][.return[.maxactive(N)]],
 		 * kprobe.module("m").function("f")..., kprobe.statement(A).absolute */
@@ -260,7 +278,8 @@ static bool supported_family(struct program *prog, const struct derived_probe *d
 		return true;   /* the end probes that display globals */
 	const char *fam = family_name(dp->family);
 	if (!strcmp(fam, "begin") || !strcmp(fam, "end") || !strcmp(fam, "error") ||
-	    !strcmp(fam, "never") || !strcmp(fam, "timer") || !strcmp(fam, "kprobe"))
+	    !strcmp(fam, "never") || !strcmp(fam, "timer") || !strcmp(fam, "kprobe") ||
+	    !strcmp(fam, "timer.profile"))
 		return true;
 	sem_error(prog->s, dp->pp->pos, NULL, "pass 3 cannot translate '%s' probes yet", fam);
 	return false;
@@ -296,6 +315,7 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 	for (size_t k = 0; k < prog->globals.n; k++) {
 		const struct vardecl *v = prog->globals.v[k];
 		global_decl(out, v);
+		global_param(out, v, prog);
 		global_init(&ginit, &gfini, v, v->file && v->file->src ? v->file->src->index : 0);
 	}
 
@@ -348,11 +368,18 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 		sb_init(&u.decls);
 		sb_init(&u.code);
 		u.indent = 1;
-		emit_body(&u, dp->body);
 		if (dp->cond) {
-			sem_error(s, dp->pp->pos, NULL, "pass 3 cannot translate probe conditions yet");
-			u.ok = false;
+			/* `probe P if (cond)`: checked when P fires, before the body */
+			const char *v = emit_condition(&u, dp->cond);
+			sb_printf(&bodies, "static int probe_%zu_cond(struct context *c)\n{\n", k);
+			sb_printf(&bodies, "\tstruct probe_%zu_locals *l = &c->probe_locals.p%zu;\n", k, k);
+			sb_puts(&bodies, "\t(void)l;\n");
+			sb_puts(&bodies, u.code.s);
+			sb_printf(&bodies, "\treturn %s != 0;\n\tgoto out;\nout:\n\treturn 0;\n}\n\n", v);
+			sb_free(&u.code);
+			sb_init(&u.code);
 		}
+		emit_body(&u, dp->body);
 		sb_printf(&types, "struct probe_%zu_locals {\n\tchar unused;\n", k);
 		local_decls(&types, &dp->locals);
 		sb_puts(&types, u.decls.s);

@@ -28,6 +28,7 @@ struct unit {
 };
 
 void emit_body(struct unit *u, const struct stmt *body);
+const char *emit_condition(struct unit *u, const struct expr *cond);
 const char *c_type(enum exp_type t);
 char *c_function(const struct functiondecl *f);    /* caller frees */
 void c_string_literal(struct strbuf *sb, const char *s, size_t len);

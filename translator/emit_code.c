@@ -954,6 +954,14 @@ static void emit_stmt(struct unit *u, const struct stmt *st)
 	}
 }
 
+/* A probe condition: its value, computed into the unit's locals. */
+const char *emit_condition(struct unit *u, const struct expr *cond)
+{
+	u->errlabel = "out";
+	u->loop = -1;
+	return emit_expr(u, cond);
+}
+
 void emit_body(struct unit *u, const struct stmt *body)
 {
 	u->errlabel = "out";

@@ -9,9 +9,49 @@
 #ifndef STP_CONTEXT_H
 #define STP_CONTEXT_H
 
+#ifndef STP_OVERLOAD_INTERVAL
+#define STP_OVERLOAD_INTERVAL 1000000000LL   /* cycles */
+#endif
+#ifndef STP_OVERLOAD_THRESHOLD
+#define STP_OVERLOAD_THRESHOLD 500000000LL   /* cycles of handlers per interval */
+#endif
+
 static struct context __percpu *stp_contexts;
 static DEFINE_SPINLOCK(stp_globals_lock);
 static atomic_t stp_skipped = ATOMIC_INIT(0);
+
+/* Per CPU: handler cycles in the current overload interval. */
+struct stp_overload {
+	cycles_t start;
+	cycles_t used;
+};
+static DEFINE_PER_CPU(struct stp_overload, stp_overload);
+
+/* A probe was skipped; too many end the session (MAXSKIPPED). */
+static void stp_skip(void)
+{
+	if (atomic_inc_return(&stp_skipped) == MAXSKIPPED + 1)
+		stp_error("Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details.");
+}
+
+/* Handlers that take more than STP_OVERLOAD_THRESHOLD of every
+ * STP_OVERLOAD_INTERVAL cycles on a CPU end the session. */
+static void stp_account(cycles_t begin)
+{
+#ifndef STP_NO_OVERLOAD
+	struct stp_overload *o = this_cpu_ptr(&stp_overload);
+	cycles_t now = get_cycles();
+	if (now - o->start > (cycles_t)STP_OVERLOAD_INTERVAL) {
+		o->start = now;
+		o->used = 0;
+	}
+	o->used += now - begin;
+	if (o->used > (cycles_t)STP_OVERLOAD_THRESHOLD) {
+		o->used = 0;
+		stp_error("probe overhead exceeded threshold");
+	}
+#endif
+}
 
 /* Run one probe body if the session is in `state`; regs are the
  * interrupted kernel registers, or NULL. */
@@ -19,6 +59,7 @@ static void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs)
 {
 	struct context *c;
 	unsigned long flags;
+	cycles_t begin;
 	int tries = 0;
 
 	local_irq_save(flags);
@@ -26,12 +67,13 @@ static void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs)
 		goto done;
 	c = this_cpu_ptr(stp_contexts);
 	if (atomic_inc_return(&c->busy) != 1) {
-		atomic_inc(&stp_skipped);
+		stp_skip();
 		goto leave;
 	}
+	begin = get_cycles();
 	while (!spin_trylock(&stp_globals_lock)) {
 		if (++tries > MAXTRYLOCK) {
-			atomic_inc(&stp_skipped);
+			stp_skip();
 			goto leave;
 		}
 		udelay(TRYLOCKDELAY);
@@ -47,8 +89,10 @@ static void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs)
 	c->kregs = regs;
 	c->uregs = NULL;
 	c->user_mode_p = 0;
-	p->body(c);
+	if (!p->cond || p->cond(c))
+		p->body(c);
 	spin_unlock(&stp_globals_lock);
+	stp_account(begin);
 	if (c->last_error && c->last_error[0]) {
 		/* MAXERRORS = 0: the first error ends the session */
 		if (c->last_stmt)
@@ -149,6 +193,54 @@ static void stp_timers_stop(void)
 	kfree(stp_timers);
 	stp_timers = NULL;
 	stp_ntimers = 0;
+}
+
+/* ---- timer.profile.tick: a pinned hrtimer on every CPU, one tick apart ---- */
+
+struct stp_profile {
+	struct hrtimer timer;
+	const struct stp_probe *probe;
+};
+
+static DEFINE_PER_CPU(struct stp_profile, stp_profiles);
+static const struct stp_probe *stp_profile_probe;
+
+static enum hrtimer_restart stp_profile_fired(struct hrtimer *timer)
+{
+	struct stp_profile *p = container_of(timer, struct stp_profile, timer);
+	stp_run(p->probe, STP_SESSION_RUNNING, get_irq_regs());
+	if (stp_session_state() != STP_SESSION_RUNNING)
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(timer, ns_to_ktime(TICK_NSEC));
+	return HRTIMER_RESTART;
+}
+
+static void stp_profile_start_cpu(void *unused)
+{
+	struct stp_profile *p = this_cpu_ptr(&stp_profiles);
+	p->probe = stp_profile_probe;
+	hrtimer_init(&p->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED);
+	p->timer.function = stp_profile_fired;
+	hrtimer_start(&p->timer, ns_to_ktime(TICK_NSEC), HRTIMER_MODE_REL_PINNED);
+}
+
+static void stp_profile_start(void)
+{
+	for (size_t k = 0; k < stp_nprobes; k++)
+		if (stp_probes[k].kind == STP_PROBE_PROFILE)
+			stp_profile_probe = &stp_probes[k];
+	if (stp_profile_probe)
+		on_each_cpu(stp_profile_start_cpu, NULL, 1);
+}
+
+static void stp_profile_stop(void)
+{
+	int cpu;
+	if (!stp_profile_probe)
+		return;
+	for_each_online_cpu(cpu)
+		hrtimer_cancel(&per_cpu(stp_profiles, cpu).timer);
+	stp_profile_probe = NULL;
 }
 
 /* ---- kprobes and kretprobes ---- */
@@ -301,13 +393,20 @@ int stp_probes_start(void)
 	rc = stp_kprobes_start();
 	if (rc)
 		return rc;
-	return stp_timers_start();
+	rc = stp_timers_start();
+	if (rc) {
+		stp_kprobes_stop();
+		return rc;
+	}
+	stp_profile_start();
+	return 0;
 }
 
 void stp_probes_stop(void)
 {
 	int state = stp_session_state();
 	stp_timers_stop();
+	stp_profile_stop();
 	stp_kprobes_stop();
 	if (!stp_contexts)
 		return;

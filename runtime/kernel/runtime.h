@@ -22,6 +22,9 @@
 #include <linux/slab.h>
 #include <linux/jiffies.h>
 #include <linux/kprobes.h>
+#include <linux/timex.h>
+#include <linux/moduleparam.h>
+#include <asm/irq_regs.h>
 
 #include <linux/vmalloc.h>
 #include <linux/math64.h>
@@ -59,6 +62,7 @@ enum stp_probe_kind {
 	STP_PROBE_TIMER,
 	STP_PROBE_KPROBE,       /* kprobe.function / .statement(ADDR).absolute */
 	STP_PROBE_KRETPROBE,    /* kprobe.function(...).return */
+	STP_PROBE_PROFILE,      /* timer.profile.tick: every tick on every CPU */
 };
 
 struct context;
@@ -76,10 +80,28 @@ struct stp_probe {
 	unsigned long address;     /* kprobes: absolute address, or 0 */
 	int maxactive;             /* kretprobes, 0 = default */
 	bool optional;             /* `?`/`!`: registration may fail quietly */
+	int (*cond)(struct context *c); /* `probe P if (cond)`, or NULL */
 };
 
 extern const struct stp_probe stp_probes[];
 extern const size_t stp_nprobes;
+
+/* Script globals are module parameters (staprun NAME=VALUE, stap -G):
+ * 64-bit integers with base detection, like SystemTap's. */
+static int stp_param_set_s64(const char *val, const struct kernel_param *kp)
+{
+	return kstrtoll(val, 0, (long long *)kp->arg);
+}
+
+static int stp_param_get_s64(char *buf, const struct kernel_param *kp)
+{
+	return sprintf(buf, "%lld\n", *(long long *)kp->arg);
+}
+
+static const struct kernel_param_ops stp_param_ops_s64 __maybe_unused = {
+	.set = stp_param_set_s64,
+	.get = stp_param_get_s64,
+};
 
 /* defined by the generated code: arrays and statistics */
 static int stp_globals_init(void);
