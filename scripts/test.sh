@@ -75,6 +75,7 @@ tests/vm/smoke.sh > "$log/vm-smoke" 2>&1;      count "QEMU target smoke test" "$
 tests/vm/proto/run.sh > "$log/vm-proto" 2>&1;  count "transport and staprun/stapio in the VM" "$log/vm-proto"
 tests/e2e/run.sh > "$log/e2e" 2>&1;            count "end to end (stap -p4, staprun in the VM)" "$log/e2e"
 tests/e2e/repro.sh > "$log/repro" 2>&1;        count "reproducible modules and their identity sections" "$log/repro"
+tests/e2e/debian-staprun.sh > "$log/deb48" 2>&1; count "our modules under Debian's staprun/stapio 4.8" "$log/deb48"
 
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
