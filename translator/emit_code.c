@@ -474,10 +474,6 @@ static const char *emit_call(struct unit *u, const struct expr *e)
 		unsupported(u, e, "this call");
 		return "0";
 	}
-	if (e->noverloads > 1) {
-		unsupported(u, e, "overloaded functions with 'next'");
-		return "0";
-	}
 	const char **args = arena_alloc(&S(u)->arena, (size_t)(e->nargs + 1) * sizeof *args);
 	for (int k = 0; k < e->nargs; k++) {
 		const char *v = emit_expr(u, e->args[k]);
@@ -486,32 +482,52 @@ static const char *emit_call(struct unit *u, const struct expr *e)
 		assign(u, t, v, e->args[k]->type);
 		args[k] = t;
 	}
-	char *fn = c_function(f);
 	const char *w = where(u, e);
 	line(u, "c->last_stmt = %s;", literal(u, w, strlen(w)));
 	line(u, "if (unlikely(c->nesting + 1 >= MAXNESTING)) {");
 	line(u, "\tc->last_error = \"MAXNESTING exceeded\";");
 	line(u, "\tgoto %s;", u->errlabel);
 	line(u, "}");
-	line(u, "{");
-	u->indent++;
-	line(u, "struct %s_frame *callee = &c->frames[c->nesting + 1].%s;", fn, fn);
-	line(u, "memset(callee, 0, sizeof *callee);");
-	for (int k = 0; k < e->nargs; k++)
-		assign(u, arena_printf(&S(u)->arena, "callee->a_%s", f->params[k]->name), args[k],
-		       f->params[k]->type);
-	line(u, "c->nesting++;");
-	line(u, "%s(c);", fn);
-	line(u, "c->nesting--;");
 	const char *t = "0";
-	if (f->returns_value && f->type != T_UNKNOWN) {
+	if (f->returns_value && f->type != T_UNKNOWN)
 		t = temp(u, f->type);
-		assign(u, t, "callee->retval", f->type);
+	/* the overload chain: a candidate that runs `next` hands the call,
+	 * same arguments, to the next one */
+	int done = new_label(u);
+	line(u, "c->overload_next = 0;");
+	for (int o = 0; o < e->noverloads; o++) {
+		const struct functiondecl *g = e->overloads[o];
+		char *fn = c_function(g);
+		if (o)
+			line(u, "if (c->overload_next) {");
+		else
+			line(u, "{");
+		u->indent++;
+		line(u, "struct %s_frame *callee = &c->frames[c->nesting + 1].%s;", fn, fn);
+		line(u, "c->overload_next = 0;");
+		line(u, "memset(callee, 0, sizeof *callee);");
+		for (int k = 0; k < e->nargs; k++)
+			assign(u, arena_printf(&S(u)->arena, "callee->a_%s", g->params[k]->name), args[k],
+			       g->params[k]->type);
+		line(u, "c->nesting++;");
+		line(u, "%s(c);", fn);
+		line(u, "c->nesting--;");
+		if (strcmp(t, "0") && g->type == f->type)
+			assign(u, t, "callee->retval", f->type);
+		if (e->noverloads > 1)
+			line(u, "if (!c->overload_next) goto call_done_%d;", done);
+		u->indent--;
+		line(u, "}");
+		free(fn);
 	}
-	u->indent--;
-	line(u, "}");
+	if (e->noverloads > 1) {
+		line(u, "if (c->overload_next) {");
+		line(u, "\tc->overload_next = 0;");
+		line(u, "\tc->last_error = \"next: no more function candidates\";");
+		line(u, "}");
+		line(u, "call_done_%d: __attribute__((unused));", done);
+	}
 	check_error(u);
-	free(fn);
 	return t;
 }
 
@@ -908,10 +924,9 @@ static void emit_stmt(struct unit *u, const struct stmt *st)
 		line(u, "goto out;");
 		break;
 	case S_NEXT:
-		if (u->func) {
-			sem_error(S(u), st->pos, st->tok, "pass 3 cannot translate 'next' in functions yet");
-			u->ok = false;
-		}
+		/* in a function: on to the next overload; in a probe: done */
+		if (u->func)
+			line(u, "c->overload_next = 1;");
 		line(u, "goto out;");
 		break;
 	case S_BREAK:

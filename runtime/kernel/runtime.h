@@ -48,6 +48,7 @@
 	int aborted;                /* error that try/catch cannot catch */ \
 	long actionremaining;       /* MAXACTION budget of this run */      \
 	int nesting;                /* index of the current function frame */\
+	int overload_next;          /* `next` in a function: try the next one */\
 	struct pt_regs *kregs;                                              \
 	struct pt_regs *uregs;                                              \
 	int user_mode_p;                                                    \
