@@ -204,7 +204,7 @@ static void emit_embedded(struct strbuf *sb, const struct functiondecl *f, const
 
 /* Where the runtime registers a derived probe: its kind and parameters. */
 static void probe_table_entry(struct strbuf *sb, const struct derived_probe *dp, int n,
-			      const char *pp_text)
+			      const char *pp_text, const char *extra)
 {
 	const char *fam = dp->synthetic ? "end" : family_name(dp->family);
 	const struct probe_point *pp = dp->pp;
@@ -215,6 +215,7 @@ static void probe_table_entry(struct strbuf *sb, const struct derived_probe *dp,
 	sb_printf(sb, ", .body = probe_%d, .locals_size = sizeof(struct probe_%d_locals), ", n, n);
 	if (dp->cond)
 		sb_printf(sb, ".cond = probe_%d_cond, ", n);
+	sb_puts(sb, extra);
 	if (!strcmp(fam, "begin") || !strcmp(fam, "end") || !strcmp(fam, "error")) {
 		sb_printf(sb, ".kind = STP_PROBE_%s, .priority = %" PRId64 "LL },\n",
 			  !strcmp(head, "begin") ? "BEGIN" : !strcmp(head, "end") ? "END" : "ERROR", arg);
@@ -380,6 +381,25 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 			sb_init(&u.code);
 		}
 		emit_body(&u, dp->body);
+		if (u.entries.n) {
+			/* @entry: the values, and a function computing them at entry */
+			sb_printf(&types, "struct probe_entry_%d {\n", dp->serial);
+			for (size_t e = 0; e < u.entries.n; e++)
+				sb_printf(&types, "\t%s e%zu;\n",
+					  c_type(((struct expr *)u.entries.v[e])->type), e);
+			sb_puts(&types, "};\n");
+			struct strbuf body_code = u.code;
+			sb_init(&u.code);
+			emit_entry_values(&u);
+			sb_printf(&bodies, "static void probe_%zu_entry(struct context *c)\n{\n", k);
+			sb_printf(&bodies, "\tstruct probe_%zu_locals *l = &c->probe_locals.p%zu;\n", k, k);
+			sb_printf(&bodies, "\tstruct probe_entry_%d *d = c->entry_data;\n", dp->serial);
+			sb_puts(&bodies, "\t(void)l;\n");
+			sb_puts(&bodies, u.code.s);
+			sb_puts(&bodies, "\tgoto out;\nout:\n\t;\n}\n\n");
+			sb_free(&u.code);
+			u.code = body_code;
+		}
 		sb_printf(&types, "struct probe_%zu_locals {\n\tchar unused;\n", k);
 		local_decls(&types, &dp->locals);
 		sb_puts(&types, u.decls.s);
@@ -393,8 +413,13 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 		struct strbuf ppt;
 		sb_init(&ppt);
 		print_probe_point(&ppt, dp->pp);
-		probe_table_entry(&table, dp, (int)k, ppt.s);
+		char *extra = u.entries.n
+			? arena_printf(&s->arena, ".entry = probe_%zu_entry, .entry_size = "
+				       "sizeof(struct probe_entry_%d), ", k, dp->serial)
+			: "";
+		probe_table_entry(&table, dp, (int)k, ppt.s, extra);
 		sb_free(&ppt);
+		pv_free(&u.entries);
 		ok &= u.ok;
 		sb_free(&u.decls);
 		sb_free(&u.code);

@@ -24,11 +24,14 @@ struct unit {
 	const char *errlabel;       /* where a script error goes: catch or out */
 	struct functiondecl *func;  /* NULL in a probe */
 	struct derived_probe *probe;
+	struct ptrvec entries;      /* @entry(...) operands of a return probe */
 	bool ok;
 };
 
 void emit_body(struct unit *u, const struct stmt *body);
 const char *emit_condition(struct unit *u, const struct expr *cond);
+/* The entry half of a return probe: its @entry values into `d->eK`. */
+void emit_entry_values(struct unit *u);
 const char *c_type(enum exp_type t);
 char *c_function(const struct functiondecl *f);    /* caller frees */
 void c_string_literal(struct strbuf *sb, const char *s, size_t len);

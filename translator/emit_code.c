@@ -703,6 +703,16 @@ static const char *emit_expr(struct unit *u, const struct expr *e)
 		return emit_crement(u, e);
 	case E_DEFINED:
 		return e->num ? "((int64_t)1)" : "((int64_t)0)";
+	case E_ENTRY: {
+		/* computed when the function was entered (emit_entry_values),
+		 * handed over in the kretprobe instance's data */
+		int k = (int)u->entries.n;
+		pv_push(&u->entries, (void *)e->left);
+		const char *t = temp(u, e->type);
+		assign(u, t, arena_printf(&s->arena, "((struct probe_entry_%d *)c->entry_data)->e%d",
+					  u->probe ? u->probe->serial : 0, k), e->type);
+		return t;
+	}
 	case E_EMBEDDED: {
 		const char *t = temp(u, e->type);
 		if (e->type == T_STRING)
@@ -966,6 +976,17 @@ static void emit_stmt(struct unit *u, const struct stmt *st)
 		break;
 	default:
 		break;
+	}
+}
+
+void emit_entry_values(struct unit *u)
+{
+	u->errlabel = "out";
+	u->loop = -1;
+	for (size_t k = 0; k < u->entries.n; k++) {
+		const struct expr *x = u->entries.v[k];
+		const char *v = emit_expr(u, x);
+		assign(u, arena_printf(&S(u)->arena, "d->e%zu", k), v, x->type);
 	}
 }
 

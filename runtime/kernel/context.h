@@ -54,8 +54,11 @@ static void stp_account(cycles_t begin)
 }
 
 /* Run one probe body if the session is in `state`; regs are the
- * interrupted kernel registers, or NULL. */
-static void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs)
+ * interrupted kernel registers, or NULL; entry_data the @entry values of
+ * a kretprobe hit.  With `entry` set, runs the probe's entry half instead
+ * of its body. */
+static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *regs,
+			 void *entry_data, bool entry)
 {
 	struct context *c;
 	unsigned long flags;
@@ -89,7 +92,11 @@ static void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs)
 	c->kregs = regs;
 	c->uregs = NULL;
 	c->user_mode_p = 0;
-	if (!p->cond || p->cond(c))
+	c->entry_data = entry_data;
+	c->overload_next = 0;
+	if (entry)
+		p->entry(c);
+	else if (!p->cond || p->cond(c))
 		p->body(c);
 	spin_unlock(&stp_globals_lock);
 	stp_account(begin);
@@ -105,6 +112,11 @@ leave:
 	atomic_dec(&c->busy);
 done:
 	local_irq_restore(flags);
+}
+
+static void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs)
+{
+	stp_run_part(p, state, regs, NULL, false);
 }
 
 /* begin, end and error probes run in ascending priority, script order for
@@ -266,7 +278,17 @@ static int stp_kretprobe_ret(struct kretprobe_instance *ri, struct pt_regs *regs
 {
 	struct kretprobe *rp = get_kretprobe(ri);
 	struct stp_kprobe *k = container_of(rp, struct stp_kprobe, rp);
-	stp_run(k->probe, STP_SESSION_RUNNING, regs);
+	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, k->probe->entry ? ri->data : NULL, false);
+	return 0;
+}
+
+/* @entry(...) values are computed when the function is entered. */
+static int stp_kretprobe_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct kretprobe *rp = get_kretprobe(ri);
+	struct stp_kprobe *k = container_of(rp, struct stp_kprobe, rp);
+	memset(ri->data, 0, k->probe->entry_size);
+	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, ri->data, true);
 	return 0;
 }
 
@@ -314,6 +336,10 @@ static int stp_kprobes_start(void)
 			p->rp.kp.symbol_name = pr->symbol;
 			p->rp.handler = stp_kretprobe_ret;
 			p->rp.maxactive = pr->maxactive;
+			if (pr->entry) {
+				p->rp.entry_handler = stp_kretprobe_entry;
+				p->rp.data_size = pr->entry_size;
+			}
 			rc = register_kretprobe(&p->rp);
 		} else {
 			if (pr->address)

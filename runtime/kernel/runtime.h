@@ -49,6 +49,7 @@
 	long actionremaining;       /* MAXACTION budget of this run */      \
 	int nesting;                /* index of the current function frame */\
 	int overload_next;          /* `next` in a function: try the next one */\
+	void *entry_data;           /* @entry values of this kretprobe hit */\
 	struct pt_regs *kregs;                                              \
 	struct pt_regs *uregs;                                              \
 	int user_mode_p;                                                    \
@@ -82,6 +83,8 @@ struct stp_probe {
 	int maxactive;             /* kretprobes, 0 = default */
 	bool optional;             /* `?`/`!`: registration may fail quietly */
 	int (*cond)(struct context *c); /* `probe P if (cond)`, or NULL */
+	void (*entry)(struct context *c); /* kretprobes with @entry: run at entry */
+	size_t entry_size;               /* bytes of @entry values per instance */
 };
 
 extern const struct stp_probe stp_probes[];
