@@ -289,7 +289,7 @@ static bool supported_family(struct program *prog, const struct derived_probe *d
 bool emit_module(struct program *prog, const char *module_name, struct strbuf *out)
 {
 	struct session *s = prog->s;
-	bool ok = true;
+	bool ok = true, any_regex = false;
 	struct strbuf types, bodies, table;
 	sb_init(&types);
 	sb_init(&bodies);
@@ -351,6 +351,7 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 			sb_puts(&bodies, "\tgoto out;\nout:\n\t;\n}\n\n");
 		}
 		ok &= u.ok;
+		any_regex |= u.uses_regex;
 		sb_free(&u.decls);
 		sb_free(&u.code);
 		free(fn);
@@ -420,6 +421,7 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 		probe_table_entry(&table, dp, (int)k, ppt.s, extra);
 		sb_free(&ppt);
 		pv_free(&u.entries);
+		any_regex |= u.uses_regex;
 		ok &= u.ok;
 		sb_free(&u.decls);
 		sb_free(&u.code);
@@ -428,6 +430,8 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 	sb_puts(out, "\n/* ---- locals of probes and frames of functions ---- */\n");
 	sb_puts(out, types.s);
 	sb_puts(out, "\nstruct context {\n\tSTP_CONTEXT_COMMON\n");
+	if (any_regex)
+		sb_puts(out, "\tstruct stp_re_scratch re_scratch;   /* =~ threads */\n");
 	sb_printf(out, "\tunion {\n\t\tchar none;\n%s\t} probe_locals;\n", probe_unions.s);
 	sb_printf(out, "\tunion {\n\t\tchar none;\n%s\t} frames[MAXNESTING];\n};\n\n", frames.s);
 	sb_puts(out, "#include \"context.h\"\n\n");

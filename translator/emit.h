@@ -25,6 +25,7 @@ struct unit {
 	struct functiondecl *func;  /* NULL in a probe */
 	struct derived_probe *probe;
 	struct ptrvec entries;      /* @entry(...) operands of a return probe */
+	bool uses_regex;            /* needs the regex scratch in the context */
 	bool ok;
 };
 

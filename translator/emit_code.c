@@ -12,6 +12,7 @@
 
 #include "emit.h"
 #include "format.h"
+#include "re_compile.h"
 
 static void line(struct unit *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -531,6 +532,48 @@ static const char *emit_call(struct unit *u, const struct expr *e)
 	return t;
 }
 
+/* s =~ "pattern": the pattern's program as static data, run by the
+ * runtime's Pike VM; the outcome feeds matched() and ngroups(). */
+static const char *emit_regex(struct unit *u, const struct expr *e)
+{
+	struct re_prog prog;
+	const char *err;
+	const char *subject = emit_expr(u, e->left);
+	const char *t = temp(u, T_LONG);
+	if (!regex_compile(e->str, e->len, &prog, &err)) {
+		unsupported(u, e, "this regular expression");
+		return t;
+	}
+	static const char *const ops[] = { "STP_RE_CHAR", "STP_RE_ANY", "STP_RE_CLASS",
+		"STP_RE_SPLIT", "STP_RE_JMP", "STP_RE_SAVE", "STP_RE_BOL", "STP_RE_EOL", "STP_RE_MATCH" };
+	line(u, "{");
+	u->indent++;
+	for (int k = 0; k < prog.n; k++) {
+		if (!prog.v[k].has_cls)
+			continue;
+		struct strbuf sb;
+		sb_init(&sb);
+		for (int b = 0; b < 32; b++)
+			sb_printf(&sb, "%s%u", b ? "," : "", prog.v[k].cls[b]);
+		line(u, "static const uint8_t cls%d[32] = { %s };", k, sb.s);
+		sb_free(&sb);
+	}
+	line(u, "static const struct stp_re_inst prog[] = {");
+	for (int k = 0; k < prog.n; k++) {
+		const struct re_inst *in = &prog.v[k];
+		line(u, "\t{ %s, %d, %d, %d, %s },", ops[in->op], in->arg, in->x, in->y,
+		     in->has_cls ? arena_printf(&S(u)->arena, "cls%d", k) : "NULL");
+	}
+	line(u, "};");
+	line(u, "%s = %sstp_regex_match(prog, %d, %d, %s, &c->last_match, &c->re_scratch);", t,
+	     !strcmp(e->op, "!~") ? "!" : "", prog.n, prog.ngroups, subject);
+	u->indent--;
+	line(u, "}");
+	free(prog.v);
+	u->uses_regex = true;
+	return t;
+}
+
 /* print family: text is built in a string temporary, then printed (or
  * becomes the value of sprint*). */
 static const char *fc_name(enum fmt_conv c)
@@ -733,8 +776,7 @@ static const char *emit_expr(struct unit *u, const struct expr *e)
 		unsupported(u, e, "a histogram outside print");
 		return "0";
 	case E_REGEX:
-		unsupported(u, e, "regular expressions");
-		return "0";
+		return emit_regex(u, e);
 	default:
 		unsupported(u, e, "target variables and type operators");
 		return "0";

@@ -14,6 +14,7 @@
 
 #include "elab.h"
 #include "format.h"
+#include "re_compile.h"
 
 enum { MAX_SWEEPS = 200 };
 
@@ -504,6 +505,14 @@ static enum exp_type infer(struct tctx *t, struct expr *e, enum exp_type expecte
 		return settle(t, e, T_LONG);
 	}
 	case E_REGEX: {
+		if (t->report) {
+			struct re_prog prog;
+			const char *err;
+			if (!regex_compile(e->str, e->len, &prog, &err))
+				sem_error(t->prog->s, e->pos, e->tok, "%s", err);
+			else
+				free(prog.v);
+		}
 		enum exp_type lt = infer(t, e->left, T_STRING);
 		if (lt != T_UNKNOWN && lt != T_STRING)
 			mismatch(t, e->left, T_STRING, lt);

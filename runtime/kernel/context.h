@@ -16,7 +16,37 @@
 #define STP_OVERLOAD_THRESHOLD 500000000LL   /* cycles of handlers per interval */
 #endif
 
-static struct context __percpu *stp_contexts;
+/* One context per possible CPU, vmalloc'd: a context holds the locals of
+ * the largest probe, function frames, a print buffer and perhaps regex
+ * scratch, more than the per-CPU allocator's units allow. */
+static struct context **stp_contexts;
+
+static void stp_contexts_free(void)
+{
+	int cpu;
+	if (!stp_contexts)
+		return;
+	for_each_possible_cpu(cpu)
+		vfree(stp_contexts[cpu]);
+	kfree(stp_contexts);
+	stp_contexts = NULL;
+}
+
+static int stp_contexts_alloc(void)
+{
+	int cpu;
+	stp_contexts = kcalloc(nr_cpu_ids, sizeof *stp_contexts, GFP_KERNEL);
+	if (!stp_contexts)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		stp_contexts[cpu] = vzalloc(sizeof(struct context));
+		if (!stp_contexts[cpu]) {
+			stp_contexts_free();
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
 static DEFINE_SPINLOCK(stp_globals_lock);
 static atomic_t stp_skipped = ATOMIC_INIT(0);
 
@@ -68,7 +98,7 @@ static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *r
 	local_irq_save(flags);
 	if (stp_session_state() != state)
 		goto done;
-	c = this_cpu_ptr(stp_contexts);
+	c = stp_contexts[smp_processor_id()];
 	if (atomic_inc_return(&c->busy) != 1) {
 		stp_skip();
 		goto leave;
@@ -401,14 +431,13 @@ static __maybe_unused void stp_print_hist(const struct stp_hist *h, const struct
 int stp_probes_start(void)
 {
 	int rc;
-	stp_contexts = alloc_percpu(struct context);
-	if (!stp_contexts)
-		return -ENOMEM;
+	rc = stp_contexts_alloc();
+	if (rc)
+		return rc;
 	rc = stp_globals_init();
 	if (rc) {
 		stp_globals_free();
-		free_percpu(stp_contexts);
-		stp_contexts = NULL;
+		stp_contexts_free();
 		return rc;
 	}
 	stp_run_kind(STP_PROBE_BEGIN, STP_SESSION_STARTING);
@@ -444,8 +473,7 @@ void stp_probes_stop(void)
 	if (atomic_read(&stp_skipped))
 		stp_warn("Number of errors: 0, skipped probes: %d", atomic_read(&stp_skipped));
 	stp_globals_free();
-	free_percpu(stp_contexts);
-	stp_contexts = NULL;
+	stp_contexts_free();
 }
 
 /* ---- printing ---- */

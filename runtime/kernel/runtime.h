@@ -34,6 +34,7 @@
 #include "map.h"
 #include "format.h"
 #include "stp_string.h"
+#include "regex.h"
 #include "transport.h"
 
 /* Fields every context has; the locals unions follow them. */
@@ -50,6 +51,7 @@
 	int nesting;                /* index of the current function frame */\
 	int overload_next;          /* `next` in a function: try the next one */\
 	void *entry_data;           /* @entry values of this kretprobe hit */\
+	struct stp_re_match last_match; /* the last =~, for matched()  */\
 	struct pt_regs *kregs;                                              \
 	struct pt_regs *uregs;                                              \
 	int user_mode_p;                                                    \
