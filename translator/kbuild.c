@@ -56,10 +56,15 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Copy the runtime's .c and .h files into dir; collect the object names. */
+/* Copy the runtime's .c and .h files into dir.  They compile as one unit
+ * (runtime_all.c includes every .c): kbuild's cost is mostly per unit,
+ * parsing the kernel's headers again each time. */
 static bool copy_runtime(struct session *s, const char *runtime, const char *dir,
 			 struct strbuf *objects)
 {
+	struct strbuf unity;
+	sb_init(&unity);
+	sb_puts(&unity, "/* the runtime as one compilation unit */\n");
 	DIR *d = opendir(runtime);
 	if (!d) {
 		fprintf(s->diag.out, "stap: ERROR: cannot open the runtime directory '%s': %s\n",
@@ -88,12 +93,17 @@ static bool copy_runtime(struct session *s, const char *runtime, const char *dir
 		}
 		size_t n = strlen(name);
 		if (!strcmp(name + n - 2, ".c"))
-			sb_printf(objects, " %.*s.o", (int)(n - 2), name);
+			sb_printf(&unity, "#include \"%s\"\n", name);
 		free(from);
 		free(to);
 		free(names.v[k]);
 	}
 	pv_free(&names);
+	char *path = xasprintf("%s/runtime_all.c", dir);
+	ok = ok && write_file(path, unity.s, unity.len);
+	free(path);
+	sb_free(&unity);
+	sb_puts(objects, " runtime_all.o");
 	return ok;
 }
 

@@ -99,10 +99,12 @@ static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *r
 	if (stp_session_state() != state)
 		goto done;
 	c = stp_contexts[smp_processor_id()];
-	if (atomic_inc_return(&c->busy) != 1) {
+	/* interrupts are off: only this CPU's own nesting can see busy set */
+	if (c->busy) {
 		stp_skip();
-		goto leave;
+		goto done;
 	}
+	c->busy = 1;
 	begin = get_cycles();
 	while (!spin_trylock(&stp_globals_lock)) {
 		if (++tries > MAXTRYLOCK) {
@@ -139,7 +141,7 @@ static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *r
 	}
 	stp_print_flush();
 leave:
-	atomic_dec(&c->busy);
+	c->busy = 0;
 done:
 	local_irq_restore(flags);
 }

@@ -39,7 +39,7 @@
 
 /* Fields every context has; the locals unions follow them. */
 #define STP_CONTEXT_COMMON                                                  \
-	atomic_t busy;              /* a handler runs on this CPU */        \
+	int busy;                   /* a handler runs on this CPU */        \
 	const char *probe_point;    /* pp() of the running probe */         \
 	const char *probe_name;                                             \
 	int probe_type;                                                     \

@@ -131,12 +131,12 @@ void stp_stat_aggregate(const struct stp_hist *h, struct stp_stat *out,
 
 /* ---- rendering ---- */
 
-struct out {
+struct hist_out {
 	char *buf;
 	size_t size, len;
 };
 
-static void put(struct out *o, const char *text, size_t n)
+static void hist_put(struct hist_out *o, const char *text, size_t n)
 {
 	if (o->len < o->size) {
 		size_t room = o->size - o->len - 1;
@@ -145,10 +145,10 @@ static void put(struct out *o, const char *text, size_t n)
 	o->len += n;
 }
 
-static void put_repeat(struct out *o, char c, int n)
+static void hist_put_repeat(struct hist_out *o, char c, int n)
 {
 	for (int k = 0; k < n; k++)
-		put(o, &c, 1);
+		hist_put(o, &c, 1);
 }
 
 /* Characters of a decimal number, sign included. */
@@ -158,12 +158,12 @@ static int digits(int64_t v)
 	return stp_snprintf(tmp, sizeof tmp, "%lld", (long long)v);
 }
 
-static void put_number(struct out *o, int64_t v, int width)
+static void hist_put_number(struct hist_out *o, int64_t v, int width)
 {
 	char tmp[24];
 	int n = stp_snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-	put_repeat(o, ' ', width - n);
-	put(o, tmp, (size_t)n);
+	hist_put_repeat(o, ' ', width - n);
+	hist_put(o, tmp, (size_t)n);
 }
 
 static int64_t linear_label(const struct stp_hist *h, int i, const char **prefix)
@@ -198,7 +198,7 @@ static bool elided(const struct stp_hist *h, const struct stp_stat *s, int i, in
 size_t stp_hist_render(char *buf, size_t size, const struct stp_hist *h,
 		       const struct stp_stat *s)
 {
-	struct out o = { buf, size, 0 };
+	struct hist_out o = { buf, size, 0 };
 	if (h->kind == STP_HIST_NONE) {
 		if (size)
 			buf[0] = '\0';
@@ -252,10 +252,10 @@ size_t stp_hist_render(char *buf, size_t size, const struct stp_hist *h,
 	if (value_width < 5)
 		value_width = 5;
 
-	put_repeat(&o, ' ', value_width - 5);
-	put(&o, "value |", 7);
-	put_repeat(&o, '-', HIST_WIDTH);
-	put(&o, " count\n", 7);
+	hist_put_repeat(&o, ' ', value_width - 5);
+	hist_put(&o, "value |", 7);
+	hist_put_repeat(&o, '-', HIST_WIDTH);
+	hist_put(&o, " count\n", 7);
 	bool skipping = false;
 	for (int i = low; low >= 0 && i <= high; i++) {
 		if (elided(h, s, i, low, high)) {
@@ -264,23 +264,23 @@ size_t stp_hist_render(char *buf, size_t size, const struct stp_hist *h,
 		}
 		if (skipping) {
 			/* rows were left out: a mark on the axis */
-			put_repeat(&o, ' ', value_width);
-			put(&o, " ~\n", 3);
+			hist_put_repeat(&o, ' ', value_width);
+			hist_put(&o, " ~\n", 3);
 			skipping = false;
 		}
 		const char *prefix = "";
 		int64_t label = h->kind == STP_HIST_LINEAR ? linear_label(h, i, &prefix)
 							   : stp_hist_log_value(i);
-		put_repeat(&o, ' ', value_width - digits(label) - (int)strlen(prefix));
-		put(&o, prefix, strlen(prefix));
-		put_number(&o, label, 0);
-		put(&o, " |", 2);
+		hist_put_repeat(&o, ' ', value_width - digits(label) - (int)strlen(prefix));
+		hist_put(&o, prefix, strlen(prefix));
+		hist_put_number(&o, label, 0);
+		hist_put(&o, " |", 2);
 		int64_t bar = s->histogram[i] / scale;
-		put_repeat(&o, '@', (int)bar);
-		put_number(&o, s->histogram[i], (int)(HIST_WIDTH - bar + 1 + count_width));
-		put(&o, "\n", 1);
+		hist_put_repeat(&o, '@', (int)bar);
+		hist_put_number(&o, s->histogram[i], (int)(HIST_WIDTH - bar + 1 + count_width));
+		hist_put(&o, "\n", 1);
 	}
-	put(&o, "\n", 1);
+	hist_put(&o, "\n", 1);
 	if (size)
 		buf[o.len < size ? o.len : size - 1] = '\0';
 	return o.len;
