@@ -6,6 +6,11 @@
 # and that no module is left loaded.
 #   NAME.stp first line "# flags: ..."   extra stap options (e.g. -DMAXSTRINGLEN=10)
 #   NAME.staprun                         extra staprun options (e.g. -c 'cmd')
+#   NAME.cmd                             replaces the whole run (NAME.staprun is then
+#                                        ignored): a sh script run in the VM's /test with
+#                                        $MOD set to the module name, so it loads the
+#                                        module itself, e.g. `./staprun $MOD.ko & ...`
+#                                        (Ctrl-C, -o FILE, post-processing the output)
 # Usage: tests/e2e/run.sh [--kver KVER] [NAME...]
 # Ends with "N passed, N failed"; exit 1 when anything failed.
 set -u
@@ -59,10 +64,18 @@ while read -r name mod; do
 		continue
 	fi
 	cp "$work/$mod.ko" "$run/"
-	opts=""
-	[ -f "$here/$name.staprun" ] && opts=$(cat "$here/$name.staprun")
 	n=$((n + 1))
 	runno[$name]=$n
+	if [ -f "$here/$name.cmd" ]; then
+		# NAME.cmd replaces the whole run: a sh script run in /test with
+		# MOD set to the module's name (load it as ./staprun ... $MOD.ko)
+		cp "$here/$name.cmd" "$run/$mod.cmd"
+		printf '@60 MOD=%s sh ./%s.cmd; rc=$?; grep -q "^%s " /proc/modules && echo "MODULE LEFT LOADED" >&2; exit $rc\n' \
+			"$mod" "$mod" "$mod" >> "$run/runlist"
+		continue
+	fi
+	opts=""
+	[ -f "$here/$name.staprun" ] && opts=$(cat "$here/$name.staprun")
 	printf '@60 ./staprun %s %s.ko; rc=$?; grep -q "^%s " /proc/modules && echo "MODULE LEFT LOADED" >&2; exit $rc\n' \
 		"$opts" "$mod" "$mod" >> "$run/runlist"
 done < "$work/list"
