@@ -49,6 +49,7 @@ static int stp_contexts_alloc(void)
 }
 static DEFINE_SPINLOCK(stp_globals_lock);
 static atomic_t stp_skipped = ATOMIC_INIT(0);
+static atomic_t stp_errors = ATOMIC_INIT(0);    /* script run-time errors */
 
 /* Per CPU: handler cycles in the current overload interval. */
 struct stp_overload {
@@ -84,11 +85,11 @@ static void stp_account(cycles_t begin)
 }
 
 /* Run one probe body if the session is in `state`; regs are the
- * interrupted kernel registers, or NULL; entry_data the @entry values of
- * a kretprobe hit.  With `entry` set, runs the probe's entry half instead
+ * interrupted kernel registers, or NULL; ri the kretprobe instance of a
+ * function return (its data holds the @entry values), or NULL.  With `entry` set, runs the probe's entry half instead
  * of its body. */
 static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *regs,
-			 void *entry_data, bool entry)
+			 struct kretprobe_instance *ri, bool entry)
 {
 	struct context *c;
 	unsigned long flags;
@@ -124,7 +125,9 @@ static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *r
 	c->kregs = regs;
 	c->uregs = NULL;
 	c->user_mode_p = 0;
-	c->entry_data = entry_data;
+	c->ri = ri;
+	c->entry_data = ri && (entry || p->entry) ? ri->data : NULL;
+	c->probe_type = stp_probe_type_of(p->kind);
 	c->overload_next = 0;
 	if (entry)
 		p->entry(c);
@@ -134,6 +137,7 @@ static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *r
 	stp_account(begin);
 	if (c->last_error && c->last_error[0]) {
 		/* MAXERRORS = 0: the first error ends the session */
+		atomic_inc(&stp_errors);
 		if (c->last_stmt)
 			stp_error("%s near %s", c->last_error, c->last_stmt);
 		else
@@ -310,7 +314,7 @@ static int stp_kretprobe_ret(struct kretprobe_instance *ri, struct pt_regs *regs
 {
 	struct kretprobe *rp = get_kretprobe(ri);
 	struct stp_kprobe *k = container_of(rp, struct stp_kprobe, rp);
-	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, k->probe->entry ? ri->data : NULL, false);
+	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, ri, false);
 	return 0;
 }
 
@@ -320,7 +324,7 @@ static int stp_kretprobe_entry(struct kretprobe_instance *ri, struct pt_regs *re
 	struct kretprobe *rp = get_kretprobe(ri);
 	struct stp_kprobe *k = container_of(rp, struct stp_kprobe, rp);
 	memset(ri->data, 0, k->probe->entry_size);
-	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, ri->data, true);
+	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, ri, true);
 	return 0;
 }
 
@@ -472,10 +476,36 @@ void stp_probes_stop(void)
 		stp_run_kind(STP_PROBE_ERROR, STP_SESSION_ERROR);
 	else
 		stp_run_kind(STP_PROBE_END, state);
-	if (atomic_read(&stp_skipped))
-		stp_warn("Number of errors: 0, skipped probes: %d", atomic_read(&stp_skipped));
+	/* the summary SystemTap prints when anything went wrong */
+	if (atomic_read(&stp_errors) || atomic_read(&stp_skipped))
+		stp_warn("Number of errors: %d, skipped probes: %d",
+			 atomic_read(&stp_errors), atomic_read(&stp_skipped));
 	stp_globals_free();
 	stp_contexts_free();
+}
+
+/* ---- kernel stacks ---- */
+
+unsigned int stp_kstack(struct context *c, unsigned long *entries, unsigned int max)
+{
+	struct pt_regs *regs = c->user_mode_p ? NULL : c->kregs;
+	struct unwind_state state;
+	unsigned int n = 0;
+
+	if (!regs)      /* begin, end, timers: the handler's own stack */
+		return stack_trace_save(entries, max, 0);
+	/* as the kernel's arch_stack_walk(): the interrupted address, then
+	 * the return addresses above the probe's registers */
+	if (n < max)
+		entries[n++] = instruction_pointer(regs);
+	for (unwind_start(&state, current, regs, NULL);
+	     !unwind_done(&state) && n < max; unwind_next_frame(&state)) {
+		unsigned long addr = unwind_get_return_address(&state);
+		if (!addr)
+			break;
+		entries[n++] = addr;
+	}
+	return n;
 }
 
 /* ---- printing ---- */

@@ -25,6 +25,8 @@
 #include <linux/timex.h>
 #include <linux/moduleparam.h>
 #include <asm/irq_regs.h>
+#include <linux/stacktrace.h>
+#include <asm/unwind.h>
 
 #include <linux/vmalloc.h>
 #include <linux/math64.h>
@@ -51,6 +53,9 @@
 	int nesting;                /* index of the current function frame */\
 	int overload_next;          /* `next` in a function: try the next one */\
 	void *entry_data;           /* @entry values of this kretprobe hit */\
+	struct kretprobe_instance *ri; /* the function return being probed */\
+	char tok_str[MAXSTRINGLEN]; /* tokenize(): the string being split, */\
+	char *tok_start, *tok_end;  /* kept across runs on this CPU */      \
 	struct stp_re_match last_match; /* the last =~, for matched()  */\
 	struct pt_regs *kregs;                                              \
 	struct pt_regs *uregs;                                              \
@@ -70,6 +75,43 @@ enum stp_probe_kind {
 };
 
 struct context;
+
+/* What kind of probe a handler runs for, as tapset C code (probe_type(),
+ * is_return(), probefunc()) sees it in CONTEXT->probe_type.  The names
+ * are SystemTap's runtime interface; only some kinds exist here yet. */
+enum stp_probe_type {
+	stp_probe_type_been,
+	stp_probe_type_timer,
+	stp_probe_type_hrtimer,
+	stp_probe_type_profile_timer,
+	stp_probe_type_perf,
+	stp_probe_type_procfs,
+	stp_probe_type_netfilter,
+	stp_probe_type_kprobe,
+	stp_probe_type_kretprobe,
+	stp_probe_type_uprobe,
+	stp_probe_type_uretprobe,
+	stp_probe_type_hwbkpt,
+	stp_probe_type_tracepoint,
+	stp_probe_type_utrace,
+	stp_probe_type_utrace_syscall,
+};
+
+static inline enum stp_probe_type stp_probe_type_of(enum stp_probe_kind kind)
+{
+	switch (kind) {
+	case STP_PROBE_TIMER:     return stp_probe_type_hrtimer;
+	case STP_PROBE_PROFILE:   return stp_probe_type_profile_timer;
+	case STP_PROBE_KPROBE:    return stp_probe_type_kprobe;
+	case STP_PROBE_KRETPROBE: return stp_probe_type_kretprobe;
+	default:                  return stp_probe_type_been;
+	}
+}
+
+/* Kernel return addresses of the probed code, innermost first (the probe
+ * address itself first when the probe has registers); at most max. */
+unsigned int stp_kstack(struct context *c, unsigned long *entries, unsigned int max);
+
 
 /* One derived probe, as the generated table describes it. */
 struct stp_probe {
