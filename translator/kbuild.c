@@ -56,15 +56,17 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Copy the runtime's .c and .h files into dir.  They compile as one unit
- * (runtime_all.c includes every .c): kbuild's cost is mostly per unit,
- * parsing the kernel's headers again each time. */
+/* Copy the runtime's .c and .h files into dir.  The generated probes.c
+ * and the runtime compile as one unit (stap_all.c includes probes.c and
+ * every runtime .c): kbuild's cost is mostly per unit, parsing the
+ * kernel's headers again each time. */
 static bool copy_runtime(struct session *s, const char *runtime, const char *dir,
 			 struct strbuf *objects)
 {
 	struct strbuf unity;
 	sb_init(&unity);
-	sb_puts(&unity, "/* the runtime as one compilation unit */\n");
+	sb_puts(&unity, "/* the script and the runtime as one compilation unit */\n"
+		"#include \"probes.c\"\n");
 	DIR *d = opendir(runtime);
 	if (!d) {
 		fprintf(s->diag.out, "stap: ERROR: cannot open the runtime directory '%s': %s\n",
@@ -99,11 +101,11 @@ static bool copy_runtime(struct session *s, const char *runtime, const char *dir
 		free(names.v[k]);
 	}
 	pv_free(&names);
-	char *path = xasprintf("%s/runtime_all.c", dir);
+	char *path = xasprintf("%s/stap_all.c", dir);
 	ok = ok && write_file(path, unity.s, unity.len);
 	free(path);
 	sb_free(&unity);
-	sb_puts(objects, " runtime_all.o");
+	sb_puts(objects, " stap_all.o");
 	return ok;
 }
 
@@ -189,7 +191,6 @@ char *kbuild_module(struct session *s, const char *name, const char *source,
 	struct strbuf kbuild, objects;
 	sb_init(&kbuild);
 	sb_init(&objects);
-	sb_puts(&objects, " probes.o");
 	char *src = xasprintf("%s/probes.c", dir);
 	if (!write_file(src, source, strlen(source)) ||
 	    !copy_runtime(s, runtime_dir, dir, &objects))
