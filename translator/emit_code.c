@@ -819,13 +819,51 @@ static const char *sort_column_name(struct unit *u, int col)
 	return arena_printf(&S(u)->arena, "%d", col);
 }
 
+/* foreach over a histogram: every bucket index in order (reversed for a
+ * descending key sort), the count of the bucket as the value. */
+static void emit_foreach_hist(struct unit *u, const struct stmt *st)
+{
+	if (st->fe_sort_dir && st->fe_sort_column == 0) {
+		sem_error(S(u), st->pos, st->tok, "pass 3 cannot sort a histogram's buckets by count");
+		u->ok = false;
+		return;
+	}
+	const struct vardecl *v;
+	const char *sp = stat_of(u, st->fe_base->left, &v);
+	int n = new_label(u);
+	int saved = u->loop;
+	const char *limit = st->fe_limit ? emit_expr(u, st->fe_limit) : NULL;
+	int it = u->ntemps++;
+	sb_printf(&u->decls, "\tint64_t b%d;\n\tint64_t c%d;\n", it, it);
+	line(u, "l->c%d = 0;", it);
+	if (st->fe_sort_dir < 0)
+		line(u, "for (l->b%d = %s_hist.buckets - 1; l->b%d >= 0; l->b%d--) {", it, var(u, v), it, it);
+	else
+		line(u, "for (l->b%d = 0; l->b%d < %s_hist.buckets; l->b%d++) {", it, it, var(u, v), it);
+	u->indent++;
+	if (limit)
+		line(u, "if (l->c%d++ >= %s) goto break_%d;", it, limit, n);
+	count_action(u);
+	if (st->fe_nkeys == 1 && st->fe_keys[0]->referent)
+		line(u, "%s = l->b%d;", var(u, st->fe_keys[0]->referent), it);
+	if (st->fe_value && st->fe_value->referent)
+		line(u, "%s = %s ? %s->histogram[l->b%d] : 0;", var(u, st->fe_value->referent),
+		     sp, sp, it);
+	u->loop = n;
+	emit_stmt(u, st->then);
+	u->loop = saved;
+	line(u, "continue_%d: __attribute__((unused));", n);
+	u->indent--;
+	line(u, "}");
+	line(u, "break_%d: __attribute__((unused));", n);
+}
+
 /* foreach over an array: optional sort (which re-links the list, as in
  * SystemTap), then the list in order, slices filtered, `limit` counted. */
 static void emit_foreach(struct unit *u, const struct stmt *st)
 {
-	if (st->fe_base->kind != E_SYMBOL || !st->fe_base->referent) {
-		sem_error(S(u), st->pos, st->tok, "pass 3 cannot translate foreach over a histogram yet");
-		u->ok = false;
+	if (st->fe_base->kind == E_HIST) {
+		emit_foreach_hist(u, st);
 		return;
 	}
 	const struct vardecl *arr = st->fe_base->referent;

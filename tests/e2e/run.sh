@@ -11,6 +11,9 @@
 #                                        $MOD set to the module name, so it loads the
 #                                        module itself, e.g. `./staprun $MOD.ko & ...`
 #                                        (Ctrl-C, -o FILE, post-processing the output)
+#   NAME.modules                         kernel modules of the target kernel to put in
+#                                        /test beside the case (paths under its
+#                                        lib/modules/KVER/kernel/), e.g. drivers/net/dummy.ko
 # Usage: tests/e2e/run.sh [--kver KVER] [NAME...]
 # Ends with "N passed, N failed"; exit 1 when anything failed.
 set -u
@@ -64,6 +67,14 @@ while read -r name mod; do
 		continue
 	fi
 	cp "$work/$mod.ko" "$run/"
+	if [ -f "$here/$name.modules" ]; then
+		# kernel modules of the target kernel the case loads itself
+		while read -r km; do
+			[ -n "$km" ] || continue
+			cp "$store/$kver/image/lib/modules/$kver/kernel/$km" "$run/" ||
+				echo "FAIL $name: no $km in the kernel store" >&2
+		done < "$here/$name.modules"
+	fi
 	n=$((n + 1))
 	runno[$name]=$n
 	if [ -f "$here/$name.cmd" ]; then
