@@ -819,6 +819,20 @@ static const char *sort_column_name(struct unit *u, int col)
 	return arena_printf(&S(u)->arena, "%d", col);
 }
 
+/* The body of a foreach loop opened by the caller (one indent level in),
+ * its continue and break labels, and the loop's closing brace. */
+static void emit_foreach_body(struct unit *u, const struct stmt *st, int n)
+{
+	int saved = u->loop;
+	u->loop = n;
+	emit_stmt(u, st->then);
+	u->loop = saved;
+	line(u, "continue_%d: __attribute__((unused));", n);
+	u->indent--;
+	line(u, "}");
+	line(u, "break_%d: __attribute__((unused));", n);
+}
+
 /* foreach over a histogram: every bucket index in order (reversed for a
  * descending key sort), the count of the bucket as the value. */
 static void emit_foreach_hist(struct unit *u, const struct stmt *st)
@@ -831,7 +845,6 @@ static void emit_foreach_hist(struct unit *u, const struct stmt *st)
 	const struct vardecl *v;
 	const char *sp = stat_of(u, st->fe_base->left, &v);
 	int n = new_label(u);
-	int saved = u->loop;
 	const char *limit = st->fe_limit ? emit_expr(u, st->fe_limit) : NULL;
 	int it = u->ntemps++;
 	sb_printf(&u->decls, "\tint64_t b%d;\n\tint64_t c%d;\n", it, it);
@@ -849,13 +862,7 @@ static void emit_foreach_hist(struct unit *u, const struct stmt *st)
 	if (st->fe_value && st->fe_value->referent)
 		line(u, "%s = %s ? %s->histogram[l->b%d] : 0;", var(u, st->fe_value->referent),
 		     sp, sp, it);
-	u->loop = n;
-	emit_stmt(u, st->then);
-	u->loop = saved;
-	line(u, "continue_%d: __attribute__((unused));", n);
-	u->indent--;
-	line(u, "}");
-	line(u, "break_%d: __attribute__((unused));", n);
+	emit_foreach_body(u, st, n);
 }
 
 /* foreach over an array: optional sort (which re-links the list, as in
@@ -869,7 +876,6 @@ static void emit_foreach(struct unit *u, const struct stmt *st)
 	const struct vardecl *arr = st->fe_base->referent;
 	const char *m = map_of(u, arr);
 	int n = new_label(u);
-	int saved = u->loop;
 	const char *limit = NULL;
 	if (st->fe_limit)
 		limit = emit_expr(u, st->fe_limit);
@@ -911,13 +917,7 @@ static void emit_foreach(struct unit *u, const struct stmt *st)
 		else
 			line(u, "%s = *stp_map_node_long(%s, l->n%d);", var(u, vv), m, it);
 	}
-	u->loop = n;
-	emit_stmt(u, st->then);
-	u->loop = saved;
-	line(u, "continue_%d: __attribute__((unused));", n);
-	u->indent--;
-	line(u, "}");
-	line(u, "break_%d: __attribute__((unused));", n);
+	emit_foreach_body(u, st, n);
 }
 
 static void emit_try(struct unit *u, const struct stmt *st)
