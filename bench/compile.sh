@@ -75,7 +75,7 @@ if [ -z "$KEPT" ] || [ ! -d "$KEPT" ]; then
 fi
 for f in "$KEPT"/Kbuild "$KEPT"/*.c "$KEPT"/*.h; do [ -f "$f" ] && cp "$f" "$WORK/src/ours/"; done
 rm -rf "$KEPT"
-cu() { sed -n 's/.*-y :=//p' "$1/Kbuild" | wc -w; }                  # compilation units
+cu() { sed -n '/^ccflags/!s/.*-y :=//p' "$1/Kbuild" | wc -w; }                  # compilation units
 csrc() { cat "$1"/*.c "$1"/*.h 2>/dev/null | wc -l; }                # lines of C fed to gcc
 echo "trees  : ours (hello.stp): $(cu "$WORK/src/ours") compilation unit(s), $(csrc "$WORK/src/ours") lines of .c/.h;"
 echo "         floor tests/vm/hello: 1 unit, $(csrc "$WORK/src/hello") lines;" \
