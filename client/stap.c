@@ -29,12 +29,16 @@ static void usage(FILE *out)
 "\n"
 "Options:\n"
 "  -p NUM          stop after pass NUM: 1 parse, 2 elaborate, 3 translate\n"
-"                  to C, 4 build the module (5, running it, is not wired in yet)\n"
+"                  to C, 4 build the module (5, the default, runs it with staprun)\n"
 "  -e SCRIPT       script text instead of a file\n"
 "  -I DIR          also look for tapset files in DIR\n"
 "  -D NAME[=VAL]   define a C macro for the module\n"
 "  -r KVER|DIR     target kernel release or build tree (default: running)\n"
 "  -g              guru mode: allow embedded C in the script\n"
+"  -m NAME         module name (default stap_ and a hash of the script)\n"
+"  -k              keep the build directory of pass 4\n"
+"  -o FILE, -c CMD, -x PID, -s MB, -G VAR=VAL, -w\n"
+"                  handed to staprun in pass 5\n"
 "  -u              unoptimized: keep unused code in pass 2\n"
 "  -v              more verbose (repeatable; -p2 -v prints the bodies)\n"
 "  --compatible=V  language compatibility level (default 4.8)\n"
@@ -146,9 +150,13 @@ int main(int argc, char **argv)
 		case 'w':
 			pv_push(&s.staprun_args, xstrdup("-w"));
 			break;
-		case 'k': case 'T': case 'b': case 't': case 'F': case 'S': case 'd':
+		case 'k':
+			/* keep pass 4's build directory; translator/kbuild.c says where */
+			setenv("STAP_KEEP_BUILD", "1", 1);
+			break;
+		case 'T': case 'b': case 't': case 'F': case 'S': case 'd':
 		case 'P':
-			/* accepted for compatibility; they matter from pass 3 on */
+			/* accepted for compatibility; not used yet */
 			break;
 		case OPT_COMPAT:
 			s.compat = optarg;
