@@ -11,6 +11,9 @@
 #                                        $MOD set to the module name, so it loads the
 #                                        module itself, e.g. `./staprun $MOD.ko & ...`
 #                                        (Ctrl-C, -o FILE, post-processing the output)
+#   NAME.args                            sh script run on the host (in a scratch dir,
+#                                        with $top, $here, $kver, $store set) whose
+#                                        output is the script's arguments ($1...)
 #   NAME.modules                         kernel modules of the target kernel to put in
 #                                        /test beside the case (paths under its
 #                                        lib/modules/KVER/kernel/), e.g. drivers/net/dummy.ko
@@ -40,15 +43,19 @@ pass=0 fail=0
 declare -A built
 # builds, two at a time
 build_one() {
-	local name=$1 mod=$2 flags
+	local name=$1 mod=$2 flags args=""
 	flags=$(head -n 1 "$here/$name.stp" | sed -n 's/^# flags://p')
+	if [ -f "$here/$name.args" ]; then
+		args=$(mkdir -p "$work/$name.tmp" && cd "$work/$name.tmp" &&
+			sh "$here/$name.args" 2>"$work/$name.build") || return 1
+	fi
 	# shellcheck disable=SC2086
 	(cd "$work" && SYSTEMTAP_RUNTIME="$top/runtime/kernel" timeout 300 "$top/stap" \
-		--tapset-dir="$top/tapset" -r "$kver" $flags -p4 -m "$mod" "$here/$name.stp" \
+		--tapset-dir="$top/tapset" -r "$kver" $flags -p4 -m "$mod" "$here/$name.stp" $args \
 		> "$work/$name.build" 2>&1)
 }
 export -f build_one
-export top here work kver
+export top here work kver store
 i=0
 for name in "${names[@]}"; do
 	mod="stap_e2e_$(echo "$name" | tr -c 'A-Za-z0-9_\n' '_')"
