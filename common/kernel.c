@@ -252,6 +252,21 @@ static bool open_store(struct kernel *k, const char *entry, const char *kver, ch
 	return true;
 }
 
+/* A vmlinux left in the build tree (a self-built kernel) gives BTF names
+ * and the build-id. */
+static void use_build_vmlinux(struct kernel *k)
+{
+	char *path = xasprintf("%s/vmlinux", k->build_dir);
+	if (!is_file(path)) {
+		free(path);
+		return;
+	}
+	k->vmlinux = path;
+	k->names = KERNEL_NAMES_BTF_VMLINUX;
+	k->names_path = xstrdup(path);
+	read_vmlinux_build_id(k, false, NULL);
+}
+
 static bool open_build_dir(struct kernel *k, const char *dir, char **err)
 {
 	(void)err;
@@ -262,15 +277,7 @@ static bool open_build_dir(struct kernel *k, const char *dir, char **err)
 	free(path);
 	if (!k->release)
 		k->release = xstrdup("unknown");
-	path = xasprintf("%s/vmlinux", dir);
-	if (is_file(path)) {
-		k->vmlinux = path;
-		k->names = KERNEL_NAMES_BTF_VMLINUX;
-		k->names_path = xstrdup(path);
-		read_vmlinux_build_id(k, false, NULL);
-	} else {
-		free(path);
-	}
+	use_build_vmlinux(k);
 	return true;
 }
 
@@ -291,15 +298,7 @@ static bool open_modules(struct kernel *k, const char *kver, bool running, char 
 		k->build_id = running_build_id();
 		return true;
 	}
-	char *path = xasprintf("%s/vmlinux", k->build_dir);
-	if (is_file(path)) {
-		k->vmlinux = path;
-		k->names = KERNEL_NAMES_BTF_VMLINUX;
-		k->names_path = xstrdup(path);
-		read_vmlinux_build_id(k, false, NULL);
-	} else {
-		free(path);
-	}
+	use_build_vmlinux(k);
 	return true;
 }
 
