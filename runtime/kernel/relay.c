@@ -33,6 +33,8 @@
 #include <linux/poll.h>
 #include <linux/uaccess.h>
 #include <linux/slab.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
 #include "transport.h"
 
 #define STP_PRINT_TRYLOCK_SPINS 1000
@@ -241,6 +243,28 @@ void stp_print_flush(void)
 		}
 	}
 	local_irq_restore(flags);
+}
+
+/* Whether a reader has taken everything written to b so far. */
+static bool stp_relay_drained(struct rchan_buf *b)
+{
+	return READ_ONCE(b->subbufs_consumed) == READ_ONCE(b->subbufs_produced) &&
+	       READ_ONCE(b->bytes_consumed) >= READ_ONCE(b->offset);
+}
+
+void stp_relay_wait_drained(unsigned int max_ms)
+{
+	unsigned long until = jiffies + msecs_to_jiffies(max_ms);
+	int cpu;
+
+	if (!stp_chans)
+		return;
+	for_each_possible_cpu(cpu) {
+		struct rchan_buf *b = per_cpu_ptr(stp_chans, cpu)->rbuf;
+
+		while (b && !stp_relay_drained(b) && time_before(jiffies, until))
+			msleep(10);
+	}
 }
 
 void stp_print_flush_all(void)

@@ -318,6 +318,7 @@ void stp_session_cleanup(bool reply)
 	mutex_lock(&stp_ctl.write_mutex);
 	stp_session_cleanup_locked();
 	if (reply) {
+		stp_relay_wait_drained(500);
 		stp_ctl_send_fixed(SLOT_EXIT, NULL, 0);
 		wake_up_interruptible(&stp_ctl.wait);
 	}

@@ -35,6 +35,9 @@ int stp_session_state(void);
  * be buffered is counted as a transport failure and reported at exit.
  */
 void stp_print_flush_all(void);		/* every CPU's buffer (shutdown) */
+/* Give the reader up to max_ms to take what is in the relay buffers (before
+ * the final exit message: a 4.x stapio stops reading when it gets it). */
+void stp_relay_wait_drained(unsigned int max_ms);
 int stp_target_pid(void);		/* pid from STP_START (target()) */
 kuid_t stp_loader_uid(void);		/* real uid/gid of init_module's caller */
 kgid_t stp_loader_gid(void);
