@@ -191,6 +191,7 @@ static void stp_flush_locked(struct stp_cpu_chan *c)
 	if (!stp_relay_put(b, hdr, hlen, true) ||
 	    !stp_relay_put(b, c->buf, len, false))
 		atomic_inc(&stp_transport_failures);
+	smp_mb();	/* pairs with the reader's poll_wait() */
 	if (waitqueue_active(&b->read_wait))
 		irq_work_queue(&b->wakeup_work);
 }
@@ -252,6 +253,30 @@ static bool stp_relay_drained(struct rchan_buf *b)
 	       READ_ONCE(b->bytes_consumed) >= READ_ONCE(b->offset);
 }
 
+/* Whether a read would return data now (what poll reports). */
+static bool stp_relay_readable(struct rchan_buf *b)
+{
+	size_t offset = READ_ONCE(b->offset);
+
+	return READ_ONCE(b->subbufs_produced) != READ_ONCE(b->subbufs_consumed) ||
+	       (offset && offset <= b->chan->subbuf_size);
+}
+
+void stp_relay_wake_readers(void)
+{
+	int cpu;
+
+	if (!stp_chans)
+		return;
+	smp_mb();	/* the data before the wait-queue test, as relay does */
+	for_each_possible_cpu(cpu) {
+		struct rchan_buf *b = per_cpu_ptr(stp_chans, cpu)->rbuf;
+
+		if (b && waitqueue_active(&b->read_wait) && stp_relay_readable(b))
+			wake_up_interruptible(&b->read_wait);
+	}
+}
+
 void stp_relay_wait_drained(unsigned int max_ms)
 {
 	unsigned long until = jiffies + msecs_to_jiffies(max_ms);
@@ -262,8 +287,10 @@ void stp_relay_wait_drained(unsigned int max_ms)
 	for_each_possible_cpu(cpu) {
 		struct rchan_buf *b = per_cpu_ptr(stp_chans, cpu)->rbuf;
 
-		while (b && !stp_relay_drained(b) && time_before(jiffies, until))
+		while (b && !stp_relay_drained(b) && time_before(jiffies, until)) {
+			stp_relay_wake_readers();
 			msleep(10);
+		}
 	}
 }
 
@@ -368,16 +395,11 @@ static __poll_t stp_trace_poll(struct file *file, poll_table *wait)
 {
 	struct stp_cpu_chan *c = file->private_data;
 	struct rchan_buf *b = c->rbuf;
-	size_t offset;
 
 	if (!b)
 		return 0;
 	poll_wait(file, &b->read_wait, wait);
-	offset = READ_ONCE(b->offset);
-	if (b->subbufs_produced != b->subbufs_consumed ||
-	    (offset && offset <= b->chan->subbuf_size))
-		return EPOLLIN | EPOLLRDNORM;
-	return 0;
+	return stp_relay_readable(b) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
 static const struct proc_ops stp_trace_ops = {

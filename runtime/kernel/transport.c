@@ -283,6 +283,9 @@ static void stp_ctl_timer_fn(struct timer_list *t)
 		stp_ctl_queue(&stp_ctl.fixed[SLOT_REQUEST_EXIT]);
 	if (stp_ctl_pending())
 		wake_up_interruptible(&stp_ctl.wait);
+	/* A wake-up lost between a flush and the reader's next poll costs at
+	 * most one interval; a 4.x stapio polls with no timeout. */
+	stp_relay_wake_readers();
 	if (atomic_read(&stp_ctl.attached))
 		mod_timer(&stp_ctl.timer, jiffies + STP_CTL_TIMER_INTERVAL);
 }
@@ -313,15 +316,21 @@ static void stp_session_cleanup_locked(void)
 			 failures, stp_bufsize_mb);
 }
 
-void stp_session_cleanup(bool reply)
+/* Cleans up, then answers STP_EXIT.  The reader first gets up to 500 ms
+ * to take what is buffered: a 4.x stapio stops its reader threads as soon
+ * as the answer arrives and drops what they have not read. */
+static void stp_session_finish_locked(void)
+{
+	stp_session_cleanup_locked();
+	stp_relay_wait_drained(500);
+	stp_ctl_send_fixed(SLOT_EXIT, NULL, 0);
+	wake_up_interruptible(&stp_ctl.wait);
+}
+
+void stp_session_cleanup(void)
 {
 	mutex_lock(&stp_ctl.write_mutex);
 	stp_session_cleanup_locked();
-	if (reply) {
-		stp_relay_wait_drained(500);
-		stp_ctl_send_fixed(SLOT_EXIT, NULL, 0);
-		wake_up_interruptible(&stp_ctl.wait);
-	}
 	mutex_unlock(&stp_ctl.write_mutex);
 }
 
@@ -419,9 +428,7 @@ static int stp_ctl_dispatch(u32 type, const char *p, size_t len)
 			return 1;
 		return stp_handle_start((const void *)p);
 	case STP_IDX_EXIT:
-		stp_session_cleanup_locked();
-		stp_ctl_send_fixed(SLOT_EXIT, NULL, 0);
-		wake_up_interruptible(&stp_ctl.wait);
+		stp_session_finish_locked();
 		return 0;
 	case STP_IDX_READY:
 		return 0;
@@ -645,7 +652,7 @@ err_pool:
 void stp_transport_exit(void)
 {
 	/* rmmod while unattached: end probes still run, nothing is sent */
-	stp_session_cleanup(false);
+	stp_session_cleanup();
 	proc_remove(stp_ctl.cmd);	/* waits for readers and writers */
 	timer_delete_sync(&stp_ctl.timer);
 	stp_relay_exit();

@@ -38,6 +38,7 @@ void stp_print_flush_all(void);		/* every CPU's buffer (shutdown) */
 /* Give the reader up to max_ms to take what is in the relay buffers (before
  * the final exit message: a 4.x stapio stops reading when it gets it). */
 void stp_relay_wait_drained(unsigned int max_ms);
+void stp_relay_wake_readers(void);	/* readers with data waiting (timer) */
 int stp_target_pid(void);		/* pid from STP_START (target()) */
 kuid_t stp_loader_uid(void);		/* real uid/gid of init_module's caller */
 kgid_t stp_loader_gid(void);
@@ -53,6 +54,6 @@ struct proc_dir_entry;
 int stp_relay_init(struct proc_dir_entry *dir, size_t bytes_per_cpu);
 void stp_relay_exit(void);
 void stp_relay_set_overwrite(bool overwrite);
-void stp_session_cleanup(bool reply);	/* stop probes once; reply STP_EXIT if asked */
+void stp_session_cleanup(void);	/* stop probes once (module unload) */
 
 #endif /* STP_TRANSPORT_H */
