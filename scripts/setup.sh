@@ -13,6 +13,10 @@ packages=(
 	libelf-dev libbpf-dev   # kernel build-ids and BTF (common/kernel.c, btf.c)
 	clang libclang-rt-14-dev # fuzz target (libFuzzer) and its replay
 	systemtap-doc           # the example scripts pass 1 is checked against
+	libnss3-dev libnspr4-dev libnss3-tools # TLS, certificates, signatures (common/nss.h)
+	libarchive-dev zip unzip # request and response archives (common/zip.h)
+	openssl                 # tests check signatures and certificates with it
+	systemtap-client systemtap-server # interoperability tests against SystemTap 4.8
 )
 missing=()
 for p in "${packages[@]}"; do
