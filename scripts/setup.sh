@@ -17,6 +17,7 @@ packages=(
 	libarchive-dev zip unzip # request and response archives (common/zip.h)
 	openssl                 # tests check signatures and certificates with it
 	systemtap-client systemtap-server # interoperability tests against SystemTap 4.8
+	iproute2                # loopback in the network namespaces of those tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: unit tests (cmocka), the pass-1/2 corpus, Debian's example
-# scripts, the same under AddressSanitizer/UBSan, the fuzz regressions, and
-# the QEMU target runs (smoke, transport, end-to-end scripts).
+# scripts, the same under AddressSanitizer/UBSan, the fuzz regressions,
+# the compile service on loopback (certificates, client, server), and the
+# QEMU target runs (smoke, transport, end-to-end scripts).
 # Ends with one line "N passed, N failed[, N skipped]"; exit 0 when none failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,6 +69,13 @@ if [ -x tests/fuzz/replay.sh ]; then
 	tests/fuzz/replay.sh > "$log/fuzz" 2>&1;   count "fuzz regressions and seeds" "$log/fuzz"
 fi
 
+# The compile service on loopback, with real NSS TLS: certificates and
+# signatures (against SystemTap 4.8's tools), our client (against Debian's
+# stap-serverd 4.8 and a hostile fake server), our server (against Debian's
+# 4.8 client, hostile requests, 100 concurrent clients, the cache).
+tests/certs/run.sh > "$log/certs" 2>&1;        count "certificates, signatures, trust stores, TLS" "$log/certs"
+tests/client/run.sh > "$log/client" 2>&1;      count "thin client (stap --use-server)" "$log/client"
+
 # The QEMU target: a Debian kernel from the archive (scripts/stap-prep),
 # booted under TCG; a hand-written module, the transport with our
 # staprun/stapio, then scripts built by stap -p4 and run end to end.
@@ -76,6 +84,7 @@ tests/vm/proto/run.sh > "$log/vm-proto" 2>&1;  count "transport and staprun/stap
 tests/e2e/run.sh > "$log/e2e" 2>&1;            count "end to end (stap -p4, staprun in the VM)" "$log/e2e"
 tests/e2e/repro.sh > "$log/repro" 2>&1;        count "reproducible modules and their identity sections" "$log/repro"
 tests/e2e/debian-staprun.sh > "$log/deb48" 2>&1; count "our modules under Debian's staprun/stapio 4.8" "$log/deb48"
+tests/server/run.sh > "$log/server" 2>&1;      count "compile server (stap-serverd) on loopback" "$log/server"
 
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"

@@ -428,7 +428,7 @@ static char *module_name(struct session *s, const char *source)
 
 /* Pass 5: hand the module to staprun, which loads it and relays its
  * output; only where the module's kernel is the one running. */
-static bool run_staprun(struct session *s, const char *ko)
+bool run_staprun(struct session *s, const char *ko)
 {
 	struct utsname u;
 	uname(&u);
@@ -492,7 +492,8 @@ static bool translate_and_build(struct program *prog, int pass)
 		if (!s->kernel.rec || !s->kernel.rec->build_id)
 			fprintf(s->diag.out, "WARNING: no vmlinux for kernel %s (only its headers): the "
 				"module records no kernel build-id\n", s->kernel.release);
-		char *ko = kbuild_module(s, name, c.s, s->runtime_dir, ".");
+		char *ko = kbuild_module(s, name, c.s, s->runtime_dir,
+					 s->out_dir ? s->out_dir : ".");
 		ok = ko != NULL;
 		if (ko)
 			printf("%s\n", ko);

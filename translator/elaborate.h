@@ -11,5 +11,7 @@ struct stapfile;
 /* Run pass 2 on the parsed user script; print its result when pass == 2.
  * Returns false when there were errors (already reported). */
 bool elaborate_and_report(struct session *s, struct stapfile *user, int pass);
+/* Pass 5: execs staprun on ko (returns only on failure, false). */
+bool run_staprun(struct session *s, const char *ko);
 
 #endif

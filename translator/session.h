@@ -42,6 +42,7 @@ struct session {
 	const char *module_name;    /* -m NAME */
 	struct ptrvec staprun_args; /* -c/-x/-o/-b/-w/-G for pass 5, as staprun options */
 	const char *runtime_dir;    /* runtime/kernel sources for pass 4 */
+	const char *out_dir;        /* where pass 4 puts the .ko; NULL = "." */
 
 	struct kernel_info kernel;
 

@@ -1,0 +1,344 @@
+/* One connection of SystemTap's compile-server protocol (docs/protocol.md):
+ *
+ *   client -> server   signed big-endian 32-bit LEN, then LEN bytes of zip
+ *   server -> client   a zip, until the server closes
+ *
+ * LEN 0 is a trust probe and gets nothing back.  Every other refusal gets
+ * a response the client can show (version, rc 1 and a "Server: ..." line
+ * in stderr) and a line in the log; nothing a client sends can stop the
+ * server from serving the others. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <prio.h>
+#include <prnetdb.h>
+#include <sechash.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+
+const struct server_identity *server_id;
+char toolchain_hash[65];
+
+/* The highest privilege the words ask for; the translator reads them the
+ * same way (the last --privilege or --unprivileged wins). */
+static const char *requested_privilege(const struct cs_request *req)
+{
+	const char *p = "stapdev";
+	for (size_t i = 0; i < req->argc; i++) {
+		const char *w = req->argv[i];
+		if (strcmp(w, "--") == 0)
+			break;
+		if (strncmp(w, "--privilege=", 12) == 0)
+			p = w + 12;
+		else if (strcmp(w, "--unprivileged") == 0)
+			p = "stapusr";
+	}
+	return p;
+}
+
+static int privilege_rank(const char *p)
+{
+	return strcmp(p, "stapusr") == 0 ? 1 : strcmp(p, "stapsys") == 0 ? 2 : 3;
+}
+
+/* --- the cache key ------------------------------------------------------------------ */
+
+static void hash_field(HASHContext *h, const char *tag, const void *p, size_t n)
+{
+	unsigned char len[8];
+	for (int i = 0; i < 8; i++)
+		len[i] = (unsigned char)((uint64_t)n >> (8 * i));
+	HASH_Update(h, (const unsigned char *)tag, (unsigned)strlen(tag) + 1);
+	HASH_Update(h, len, sizeof len);
+	if (n)
+		HASH_Update(h, p, (unsigned)n);
+}
+
+static void hash_str(HASHContext *h, const char *tag, const char *s)
+{
+	hash_field(h, tag, s ? s : "", s ? strlen(s) : 0);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct zip_entry *x = *(const struct zip_entry *const *)a;
+	const struct zip_entry *y = *(const struct zip_entry *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+	out[2 * n] = '\0';
+}
+
+/* Everything that changes a build's result: the translator, tapsets and
+ * runtime (toolchain_hash), the kernel, the words, the accepted locale,
+ * the script and tapset files, the server's own -I/-D, and the signer. */
+static void cache_key_of(const struct cs_request *req, const struct zip_archive *files,
+			 const struct kstore_kernel *k, const char *privilege,
+			 struct cache_key *key)
+{
+	HASHContext *h = HASH_Create(HASH_AlgSHA256);
+	HASH_Begin(h);
+	hash_str(h, "format", "stapcs-cache-1");
+	hash_str(h, "toolchain", toolchain_hash);
+	hash_str(h, "kernel", k->release);
+	hash_str(h, "kernel-arg", k->kernel_arg);
+	hash_str(h, "build-id", k->build_id);
+	for (size_t i = 0; i < req->argc; i++)
+		hash_str(h, "arg", req->argv[i]);
+	for (size_t i = 0; i < req->nlocale; i++)
+		hash_str(h, "locale", req->locale[i]);
+	const struct zip_entry **sorted = xcalloc(files->n + 1, sizeof *sorted);
+	for (size_t i = 0; i < files->n; i++)
+		sorted[i] = &files->e[i];
+	qsort(sorted, files->n, sizeof *sorted, by_name);
+	for (size_t i = 0; i < files->n; i++) {
+		if (strncmp(sorted[i]->name, "script/", 7) && strncmp(sorted[i]->name, "tapset/", 7))
+			continue;
+		hash_str(h, sorted[i]->is_dir ? "dir" : "file", sorted[i]->name);
+		if (!sorted[i]->is_dir)
+			hash_field(h, "data", sorted[i]->data, sorted[i]->size);
+	}
+	free(sorted);
+	for (size_t i = 0; i < cfg.includes.n; i++)
+		hash_str(h, "server-I", cfg.includes.v[i]);
+	for (size_t i = 0; i < cfg.defines.n; i++)
+		hash_str(h, "server-D", cfg.defines.v[i]);
+	hash_str(h, "privilege", privilege);
+	if (strcmp(privilege, "stapdev") != 0) {
+		hash_str(h, "signer", server_id->certinfo);
+		hash_str(h, "sgn-hash",
+			 cs_version_compare(req->client_version, "4.0") < 0 ? "sha1" : "sha256");
+	}
+	unsigned char d[32];
+	unsigned len = 0;
+	HASH_End(h, d, &len, sizeof d);
+	HASH_Destroy(h);
+	hex(d, sizeof d, key->hex);
+}
+
+/* --- responses ------------------------------------------------------------------------ */
+
+static void send_zip(PRFileDesc *fd, struct zip_writer *w, const char *peer)
+{
+	unsigned char *buf;
+	size_t len;
+	char err[256];
+	if (zip_writer_finish(w, &buf, &len) != 0) {
+		server_log("Request from %s: cannot make the response archive", peer);
+		return;
+	}
+	if (tls_write_full(fd, buf, len, cfg.write_timeout_s * 1000, err, sizeof err) != 0)
+		server_log("Request from %s: response not delivered: %s", peer, err);
+	free(buf);
+}
+
+/* version, rc 1 and the message: what a client shows for a refusal. */
+static void send_refusal(PRFileDesc *fd, const char *peer, const char *msg)
+{
+	struct zip_writer *w = zip_writer_new();
+	char *text = xasprintf("Server: %s\n", msg);
+	zip_writer_add(w, "version", CS_PROTOCOL_VERSION, strlen(CS_PROTOCOL_VERSION), 0644);
+	zip_writer_add(w, "rc", "1", 1, 0644);
+	zip_writer_add(w, "stdout", "", 0, 0600);
+	zip_writer_add(w, "stderr", text, strlen(text), 0600);
+	send_zip(fd, w, peer);
+	free(text);
+}
+
+static void send_result(PRFileDesc *fd, const char *peer, const struct cs_request *req,
+			const struct build_result *r)
+{
+	struct zip_writer *w = zip_writer_new();
+	char rc[16];
+	snprintf(rc, sizeof rc, "%d", r->rc);
+	struct strbuf err;
+	sb_init(&err);
+	for (size_t i = 0; i < req->nnotes; i++)
+		sb_printf(&err, "%s\n", req->notes[i]);
+	sb_putn(&err, r->err ? r->err : "", r->errlen);
+	zip_writer_add(w, "version", CS_PROTOCOL_VERSION, strlen(CS_PROTOCOL_VERSION), 0644);
+	zip_writer_add(w, "rc", rc, strlen(rc), 0644);
+	zip_writer_add(w, "stdout", r->out ? r->out : "", r->outlen, 0600);
+	zip_writer_add(w, "stderr", err.s, err.len, 0600);
+	zip_writer_add_dir(w, "stap000000");
+	if (r->module_name && r->module) {
+		char *ko = xasprintf("stap000000/%s", r->module_name);
+		zip_writer_add(w, ko, r->module, r->modlen, 0644);
+		if (r->sgn) {
+			char *sgn = xasprintf("%s.sgn", ko);
+			zip_writer_add(w, sgn, r->sgn, r->sgnlen, 0644);
+			free(sgn);
+		}
+		free(ko);
+	}
+	send_zip(fd, w, peer);
+	sb_free(&err);
+}
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Depth first, never following a symlink. */
+static void remove_tree(const char *path)
+{
+	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* --- one request -------------------------------------------------------------------------- */
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void handle(PRFileDesc *fd, const char *peer, const unsigned char *body, size_t len,
+		   const struct timespec *t0)
+{
+	char err[512];
+	struct zip_archive z = { 0 };
+	struct zip_limits lim = zip_default_limits;
+	lim.max_total = cfg.max_uncompressed;
+	lim.max_entry = cfg.max_uncompressed;
+	if (zip_read_mem(body, len, &lim, &z, err, sizeof err) != 0) {
+		server_log("Request from %s refused: %s", peer, err);
+		char *m = xasprintf("the request archive was refused: %s", err);
+		send_refusal(fd, peer, m);
+		free(m);
+		return;
+	}
+	struct cs_request req = { 0 };
+	if (cs_request_parse(&z, &req, err, sizeof err) != 0) {
+		server_log("Request from %s refused: %s", peer, err);
+		send_refusal(fd, peer, err);
+		zip_archive_free(&z);
+		return;
+	}
+	server_log("Client version is %s", req.client_version);
+	for (size_t i = 0; i < req.nnotes; i++)
+		server_log("%s", req.notes[i]);
+
+	size_t nk = 0;
+	struct kstore_kernel *kernels = kstore_list(&nk);
+	char *why = NULL;
+	struct kstore_kernel *k = kstore_match(kernels, nk, req.kernel_release, req.arch,
+					       req.kernel_build_id, &why);
+	const char *privilege = requested_privilege(&req);
+	struct strbuf words;
+	sb_init(&words);
+	for (size_t i = 0; i < req.argc; i++)
+		sb_printf(&words, "%s ", req.argv[i]);
+	server_log("Options passed from the client: %s", words.s);
+	sb_free(&words);
+	if (!k) {
+		server_log("Request from %s refused: %s", peer, why);
+		send_refusal(fd, peer, why);
+	} else if (privilege_rank(privilege) > privilege_rank(cfg.max_privilege)) {
+		char *m = xasprintf("this server builds modules up to --privilege=%s only; "
+				    "the request asks for %s", cfg.max_privilege, privilege);
+		server_log("Request from %s refused: %s", peer, m);
+		send_refusal(fd, peer, m);
+		free(m);
+	} else {
+		struct cache_key key;
+		cache_key_of(&req, &z, k, privilege, &key);
+		char *dir = xasprintf("%s/stap-server.XXXXXX", cfg.tmp_root);
+		if (!mkdtemp(dir)) {
+			server_log("Request from %s: cannot make a directory in %s: %s", peer,
+				   cfg.tmp_root, strerror(errno));
+			send_refusal(fd, peer, "the server cannot make a temporary directory");
+		} else {
+			struct build_job job = {
+				.req = &req, .files = &z, .kernel = k, .privilege = privilege,
+				.dir = dir,
+			};
+			struct build_result r;
+			queue_build(&key, &job, &r);
+			send_result(fd, peer, &req, &r);
+			server_log("Request from %s complete: kernel %s, rc %d, %s, %.0f ms", peer,
+				   k->release, r.rc, r.cached ? "from the cache" : "built",
+				   ms_since(t0));
+			build_result_free(&r);
+			if (cfg.keep)
+				server_log("Keeping temporary directory %s", dir);
+			else
+				remove_tree(dir);
+		}
+		free(dir);
+	}
+	free(why);
+	kstore_free(kernels, nk);
+	cs_request_free(&req);
+	zip_archive_free(&z);
+}
+
+void conn_serve(void *arg)
+{
+	PRFileDesc *tcp = arg;
+	char peer[80] = "?", err[256];
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	PRNetAddr addr;
+	if (PR_GetPeerName(tcp, &addr) == PR_SUCCESS) {
+		char ip[64];
+		if (PR_NetAddrToString(&addr, ip, sizeof ip) == PR_SUCCESS)
+			snprintf(peer, sizeof peer, "%s:%u", ip, (unsigned)PR_ntohs(PR_NetAddrInetPort(&addr)));
+	}
+	PRFileDesc *fd = tls_server_wrap(tcp, server_id, err, sizeof err);
+	if (!fd) {
+		server_log("Connection from %s: TLS set-up failed: %s", peer, err);
+		PR_Close(tcp);
+		return;
+	}
+	unsigned char hdr[4];
+	if (tls_read_full(fd, hdr, sizeof hdr, cfg.idle_timeout_s * 1000, err, sizeof err) != 0) {
+		server_log("Connection from %s: no request: %s", peer, err);
+		PR_Close(fd);
+		return;
+	}
+	int32_t len = (int32_t)(((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) |
+				((uint32_t)hdr[2] << 8) | hdr[3]);
+	if (len == 0) {
+		server_log("Trust probe from %s", peer);
+	} else if (len < 0) {
+		server_log("Request from %s refused: invalid request size: negative value (%d)",
+			   peer, len);
+		send_refusal(fd, peer, "invalid request size: negative value");
+	} else if ((size_t)len > cfg.max_compressed) {
+		char *m = xasprintf("the request is %d bytes; this server accepts at most %zu "
+				    "(--max-compressed-request)", len, cfg.max_compressed);
+		server_log("Request from %s refused: %s", peer, m);
+		send_refusal(fd, peer, m);
+		free(m);
+	} else {
+		unsigned char *body = xmalloc((size_t)len);
+		if (tls_read_full(fd, body, (size_t)len, cfg.read_timeout_s * 1000, err,
+				  sizeof err) != 0) {
+			server_log("Request from %s: incomplete request of %d bytes: %s", peer, len,
+				   err);
+			send_refusal(fd, peer, "the request ended before its announced size");
+		} else {
+			server_log("Request from %s: %d bytes", peer, len);
+			handle(fd, peer, body, (size_t)len, &t0);
+		}
+		free(body);
+	}
+	PR_Close(fd);
+}

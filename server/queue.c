@@ -1,0 +1,155 @@
+/* Build slots and shared builds.  At most `slots` builds run at once;
+ * requests that find every slot busy wait in arrival order (tickets).
+ * A request whose key is already being built waits for that build
+ * instead of starting its own, and all of them get the same result. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+struct inflight {
+	struct cache_key key;
+	bool done;
+	struct build_result result;
+	int waiters;                /* requests waiting for this build, besides its owner */
+	pthread_cond_t done_cv;
+	struct inflight *next;
+};
+
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slot_cv = PTHREAD_COND_INITIALIZER;
+static int free_slots, n_busy, n_waiting;
+static unsigned long next_ticket, serving;
+static struct inflight *building;
+
+void queue_init(int slots)
+{
+	free_slots = slots > 0 ? slots : 1;
+}
+
+void queue_stats(int *busy, int *waiting)
+{
+	pthread_mutex_lock(&qlock);
+	*busy = n_busy;
+	*waiting = n_waiting;
+	pthread_mutex_unlock(&qlock);
+}
+
+static char *dup_bytes(const void *p, size_t n)
+{
+	if (!p)
+		return NULL;
+	char *c = xmalloc(n + 1);
+	memcpy(c, p, n);
+	c[n] = '\0';
+	return c;
+}
+
+void build_result_copy(struct build_result *to, const struct build_result *from)
+{
+	*to = *from;
+	to->out = dup_bytes(from->out, from->outlen);
+	to->err = dup_bytes(from->err, from->errlen);
+	to->module_name = from->module_name ? xstrdup(from->module_name) : NULL;
+	to->module = (unsigned char *)dup_bytes(from->module, from->modlen);
+	to->sgn = (unsigned char *)dup_bytes(from->sgn, from->sgnlen);
+}
+
+static void sign(struct build_job *job, struct build_result *r)
+{
+	if (!r->module || r->rc != 0 || strcmp(job->privilege, "stapdev") == 0)
+		return;
+	char err[256];
+	bool sha1 = cs_version_compare(job->req->client_version, "4.0") < 0;
+	if (module_sign(server_id, r->module, r->modlen, sha1, &r->sgn, &r->sgnlen,
+			err, sizeof err) != 0) {
+		server_log("Unable to sign module %s: %s", r->module_name, err);
+		char *more = xasprintf("%sServer: the module could not be signed: %s\n",
+				       r->err ? r->err : "", err);
+		free(r->err);
+		r->err = more;
+		r->errlen = strlen(more);
+		r->rc = 1;
+		r->transient = true;
+	}
+}
+
+static void run_in_slot(struct build_job *job, struct build_result *r)
+{
+	pthread_mutex_lock(&qlock);
+	unsigned long ticket = next_ticket++;
+	n_waiting++;
+	if (free_slots == 0 || ticket != serving)
+		server_log("Server is busy: request waits for a build slot (%d waiting)", n_waiting);
+	while (free_slots == 0 || ticket != serving)
+		pthread_cond_wait(&slot_cv, &qlock);
+	serving++;
+	free_slots--;
+	n_waiting--;
+	n_busy++;
+	pthread_cond_broadcast(&slot_cv);	/* the next ticket may fit too */
+	pthread_mutex_unlock(&qlock);
+
+	build_run(job, r);
+	sign(job, r);
+
+	pthread_mutex_lock(&qlock);
+	free_slots++;
+	n_busy--;
+	pthread_cond_broadcast(&slot_cv);
+	pthread_mutex_unlock(&qlock);
+}
+
+void queue_build(const struct cache_key *key, struct build_job *job, struct build_result *r)
+{
+	if (cache_get(key, r))
+		return;
+	pthread_mutex_lock(&qlock);
+	for (struct inflight *f = building; f; f = f->next) {
+		if (strcmp(f->key.hex, key->hex) != 0)
+			continue;
+		f->waiters++;
+		while (!f->done)
+			pthread_cond_wait(&f->done_cv, &qlock);
+		build_result_copy(r, &f->result);
+		r->cached = true;
+		if (--f->waiters == 0) {
+			build_result_free(&f->result);
+			pthread_cond_destroy(&f->done_cv);
+			free(f);
+		}
+		pthread_mutex_unlock(&qlock);
+		return;
+	}
+	struct inflight *mine = xcalloc(1, sizeof *mine);
+	mine->key = *key;
+	pthread_cond_init(&mine->done_cv, NULL);
+	mine->next = building;
+	building = mine;
+	pthread_mutex_unlock(&qlock);
+
+	run_in_slot(job, r);
+	if (!r->transient)
+		cache_put(key, r);
+
+	pthread_mutex_lock(&qlock);
+	for (struct inflight **pp = &building; *pp; pp = &(*pp)->next) {
+		if (*pp == mine) {
+			*pp = mine->next;
+			break;
+		}
+	}
+	if (mine->waiters > 0) {
+		build_result_copy(&mine->result, r);
+		mine->done = true;
+		pthread_cond_broadcast(&mine->done_cv);
+	} else {
+		pthread_cond_destroy(&mine->done_cv);
+		free(mine);
+	}
+	pthread_mutex_unlock(&qlock);
+}

@@ -1,0 +1,125 @@
+/* stap-serverd's parts and what they share.
+ *
+ * Threading model (stated once): the main thread accepts connections; each
+ * connection gets its own detached thread (at most max_conns at a time)
+ * that reads the request, answers from the cache or waits for a build
+ * slot, and writes the response.  A build runs in a forked child process
+ * (server/build.c) with resource limits; at most max_builds children run
+ * at once, the rest wait in FIFO order (server/queue.c).  Identical
+ * requests in flight share one build.  NSS is used only by the parent's
+ * threads, never by a build child. */
+#ifndef STAP_SERVER_H
+#define STAP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "csproto.h"
+#include "nss.h"
+#include "util.h"
+
+/* Configuration: the command line, with defaults (server/serverd.c). */
+struct server_config {
+	int port;                   /* --port, 0 = any */
+	const char *listen;         /* --listen ADDR, NULL = every address */
+	struct ptrvec kernels;      /* -r KVER|DIR */
+	bool all_kernels;           /* -i: every /lib/modules/KVER/build */
+	const char *arch;           /* -a; only x86_64 is supported */
+	struct ptrvec includes;     /* -I DIR for every build */
+	struct ptrvec defines;      /* -D NAME[=VAL] for every build */
+	struct ptrvec build_opts;   /* -B OPT (kbuild make options): advertised, ignored */
+	const char *runtime;        /* -R DIR */
+	const char *ssl_dir;        /* --ssl DIR (TLS key and .sgn signing) */
+	const char *log_path;       /* --log FILE */
+	const char *cache_dir;      /* --cache DIR */
+	uint64_t cache_max;         /* --cache-size bytes */
+	const char *tmp_root;       /* $TMPDIR or /tmp */
+	const char *max_privilege;  /* --privilege: highest level built */
+	int max_builds;             /* --max-threads (0 = one at a time) */
+	int max_conns;              /* connections handled at once */
+	size_t max_compressed;      /* --max-compressed-request */
+	size_t max_uncompressed;    /* --max-request-size */
+	int idle_timeout_s;         /* first bytes of a request */
+	int read_timeout_s;         /* the whole request */
+	int write_timeout_s;        /* each write of the response */
+	int build_timeout_s;        /* wall clock of one build */
+	int build_cpu_s;            /* RLIMIT_CPU of one build */
+	uint64_t build_mem;         /* RLIMIT_AS of one build */
+	uint64_t build_fsize;       /* RLIMIT_FSIZE of one build */
+	bool keep;                  /* -k: keep per-request directories */
+	const char *tapset_dir;     /* the translator's library */
+	const char *runtime_dir;    /* the module runtime (-R or default) */
+};
+extern struct server_config cfg;
+
+/* --- log.c ---------------------------------------------------------------- */
+int log_open(const char *path);        /* NULL: stderr */
+void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- kstore.c: the kernels this server builds for ----------------------------- */
+struct kstore_kernel {
+	char *release;
+	char *kernel_arg;           /* what the translator gets as -r */
+	char *build_id;             /* NULL when only headers are known */
+};
+/* The kernel table: -r kernels, -i kernels, every kernel store entry and
+ * the running kernel when its tree exists.  Scanned again on each call,
+ * so kernels added to or removed from the store are seen at once.
+ * Caller frees with kstore_free. */
+struct kstore_kernel *kstore_list(size_t *n);
+void kstore_free(struct kstore_kernel *k, size_t n);
+/* Picks the kernel for a request: by build-id when the client sent one,
+ * else by release.  NULL with *why (heap) naming the server's kernels. */
+struct kstore_kernel *kstore_match(struct kstore_kernel *k, size_t n, const char *release,
+				   const char *arch, const char *build_id, char **why);
+
+/* --- cache.c: content-addressed results ------------------------------------------ */
+struct build_result {
+	int rc;
+	char *out, *err;            /* translator stdout/stderr, server paths replaced */
+	size_t outlen, errlen;
+	char *module_name;          /* "stap_x.ko" or NULL */
+	unsigned char *module, *sgn;
+	size_t modlen, sgnlen;
+	bool cached;                /* came from the cache */
+	bool transient;             /* limits, signals, set-up: not worth caching */
+};
+void build_result_free(struct build_result *r);
+void build_result_copy(struct build_result *to, const struct build_result *from);
+int cache_init(const char *dir, uint64_t max_bytes);
+/* 64 lower-hex characters of SHA-256 over everything that changes the result. */
+struct cache_key { char hex[65]; };
+bool cache_get(const struct cache_key *k, struct build_result *r);
+void cache_put(const struct cache_key *k, const struct build_result *r);
+void cache_stats(uint64_t *hits, uint64_t *misses, uint64_t *bytes);
+
+/* --- build.c: one build in a child process ----------------------------------------- */
+struct build_job {
+	const struct cs_request *req;
+	const struct zip_archive *files;      /* request entries (script/, tapset/) */
+	const struct kstore_kernel *kernel;
+	const char *privilege;                /* parsed from the words */
+	char *dir;                            /* the request's private directory */
+};
+/* Runs passes 1-4 for the request in a forked child under the limits of
+ * cfg; fills r (rc, stdout, stderr, module).  Returns 0, or -1 when the
+ * build could not be run at all (r then holds a message). */
+int build_run(struct build_job *job, struct build_result *r);
+/* Kills every running build (forced shutdown). */
+void build_kill_all(void);
+
+/* --- queue.c: build slots and shared in-flight builds ------------------------------- */
+void queue_init(int slots);
+/* Answers key from the cache, or builds it (once for all concurrent
+ * requesters of the same key) when a slot is free, then caches it. */
+void queue_build(const struct cache_key *key, struct build_job *job, struct build_result *r);
+void queue_stats(int *busy, int *waiting);
+
+/* --- conn.c: one connection ---------------------------------------------------------- */
+extern const struct server_identity *server_id;
+extern char toolchain_hash[65];        /* translator version, tapsets and runtime */
+void conn_serve(void *prfd);           /* PRFileDesc *, closed here */
+
+#endif

@@ -1,0 +1,506 @@
+/* stap-serverd: the compile server.  Options, start-up (certificate,
+ * NSS, cache, kernels), the listening socket and the accept loop; the
+ * rest lives in conn.c (one connection), queue.c and build.c (builds),
+ * cache.c and kstore.c.  The threading model is described in server.h. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <prerror.h>
+#include <prio.h>
+#include <prnetdb.h>
+#include <pthread.h>
+#include <sechash.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+
+#ifndef STAP_RUNTIME_DIR
+#define STAP_RUNTIME_DIR "/usr/local/share/systemtap/runtime/kernel"
+#endif
+#ifndef STAP_TAPSET_DIR
+#define STAP_TAPSET_DIR "/usr/local/share/systemtap/tapset"
+#endif
+
+struct server_config cfg = {
+	.arch = "x86_64",
+	.max_privilege = "stapdev",
+	.max_conns = 256,
+	.max_compressed = 16u << 20,
+	.max_uncompressed = 64u << 20,
+	.idle_timeout_s = 30,
+	.read_timeout_s = 120,
+	.write_timeout_s = 120,
+	.build_timeout_s = 600,
+	.build_cpu_s = 600,
+	.build_mem = 4ull << 30,
+	.build_fsize = 1ull << 30,
+	.cache_max = 2ull << 30,
+};
+
+static volatile sig_atomic_t stop_signal;
+static atomic_int active_conns;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: stap-serverd [OPTIONS]\n"
+"SystemTap-compatible compile server: builds modules for the kernels it has\n"
+"for clients that run `stap --use-server`, over TLS.\n"
+"\n"
+"  --port N                   listen on port N (default 0: any free port, logged)\n"
+"  --listen ADDR              listen on ADDR only (default: every address)\n"
+"  -r KVER|DIR                also build for this kernel (repeatable); the kernel\n"
+"                             store and the running kernel are always served\n"
+"  -i                         also build for every /lib/modules/*/build\n"
+"  -a ARCH                    architecture (x86_64 only)\n"
+"  -I DIR, -D NAME[=VAL]      passed to every build\n"
+"  -R DIR                     module runtime sources (default %s)\n"
+"  -B OPT                     accepted for compatibility, ignored\n"
+"  --ssl=DIR                  certificate database (default $SYSTEMTAP_DIR/ssl/server)\n"
+"  --log=FILE                 append the log to FILE (default: stderr)\n"
+"  --max-threads N            builds at once (default: CPUs; 0: one at a time)\n"
+"  --max-request-size N       largest uncompressed request (default 64M)\n"
+"  --max-compressed-request N largest request on the wire (default 16M)\n"
+"  --privilege=LEVEL          build at most stapusr, stapsys or stapdev (default)\n"
+"  --cache=DIR                module cache (default $SYSTEMTAP_DIR/server-cache)\n"
+"  --cache-size N             bound of the cache (default 2G; 0 disables it)\n"
+"  --build-timeout S, --build-cpu S, --build-memory N\n"
+"                             limits of one build (defaults 600, 600, 4G)\n"
+"  --idle-timeout S, --read-timeout S\n"
+"                             limits for a client's request (defaults 30, 120)\n"
+"  -k                         keep each request's directory (logged)\n"
+"  -h, --help                 this help;  -V, --version\n"
+"\n"
+"Sizes take K, M or G.  SIGINT, SIGTERM or SIGHUP: stop accepting, finish the\n"
+"requests in progress, exit; a second signal stops at once.\n",
+		STAP_RUNTIME_DIR);
+}
+
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return false;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	}
+	if (*end || (shift && v > (ULLONG_MAX >> shift)))
+		return false;
+	*out = v << shift;
+	return true;
+}
+
+static bool parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static void die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "stap-serverd: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+enum {
+	OPT_PORT = 256, OPT_LISTEN, OPT_SSL, OPT_LOG, OPT_MAXTHREADS, OPT_MAXREQ, OPT_MAXCREQ,
+	OPT_PRIV, OPT_CACHE, OPT_CACHE_SIZE, OPT_BTIME, OPT_BCPU, OPT_BMEM, OPT_IDLE, OPT_READ,
+};
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "ssl", required_argument, NULL, OPT_SSL },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "max-threads", required_argument, NULL, OPT_MAXTHREADS },
+		{ "max-request-size", required_argument, NULL, OPT_MAXREQ },
+		{ "max-compressed-request", required_argument, NULL, OPT_MAXCREQ },
+		{ "privilege", required_argument, NULL, OPT_PRIV },
+		{ "cache", required_argument, NULL, OPT_CACHE },
+		{ "cache-size", required_argument, NULL, OPT_CACHE_SIZE },
+		{ "build-timeout", required_argument, NULL, OPT_BTIME },
+		{ "build-cpu", required_argument, NULL, OPT_BCPU },
+		{ "build-memory", required_argument, NULL, OPT_BMEM },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "read-timeout", required_argument, NULL, OPT_READ },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg.max_builds = ncpu > 0 ? (int)ncpu : 1;
+	int c;
+	uint64_t size;
+	while ((c = getopt_long(argc, argv, "r:ia:B:I:R:D:kPhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': pv_push(&cfg.kernels, optarg); break;
+		case 'i': cfg.all_kernels = true; break;
+		case 'a':
+			if (strcmp(optarg, "x86_64") != 0)
+				die("-a %s: this server builds for x86_64 only", optarg);
+			cfg.arch = optarg;
+			break;
+		case 'B': pv_push(&cfg.build_opts, optarg); break;
+		case 'I': pv_push(&cfg.includes, optarg); break;
+		case 'D': pv_push(&cfg.defines, optarg); break;
+		case 'R': cfg.runtime = optarg; break;
+		case 'k': cfg.keep = true; break;
+		case 'P': die("%s", "-P (database passwords) is not supported"); break;
+		case 'h': usage(stdout); exit(0);
+		case 'V':
+			printf("stap-serverd (stapcs %s), protocol %s\n", PACKAGE_VERSION,
+			       CS_PROTOCOL_VERSION);
+			exit(0);
+		case OPT_PORT:
+			if (!parse_int(optarg, 0, 65535, &cfg.port))
+				die("--port %s: not a port number", optarg);
+			break;
+		case OPT_LISTEN: cfg.listen = optarg; break;
+		case OPT_SSL: cfg.ssl_dir = optarg; break;
+		case OPT_LOG: cfg.log_path = optarg; break;
+		case OPT_MAXTHREADS:
+			if (!parse_int(optarg, 0, 1024, &cfg.max_builds))
+				die("--max-threads %s: a number from 0 to 1024", optarg);
+			break;
+		case OPT_MAXREQ:
+		case OPT_MAXCREQ:
+			if (!parse_size(optarg, &size) || size == 0 || size > (1ull << 31) - 1)
+				die("%s: a size from 1 to 2G-1", optarg);
+			if (c == OPT_MAXREQ)
+				cfg.max_uncompressed = size;
+			else
+				cfg.max_compressed = size;
+			break;
+		case OPT_PRIV:
+			if (strcmp(optarg, "stapusr") && strcmp(optarg, "stapsys") &&
+			    strcmp(optarg, "stapdev"))
+				die("--privilege=%s: stapusr, stapsys or stapdev", optarg);
+			cfg.max_privilege = optarg;
+			break;
+		case OPT_CACHE: cfg.cache_dir = optarg; break;
+		case OPT_CACHE_SIZE:
+			if (!parse_size(optarg, &cfg.cache_max))
+				die("--cache-size %s: not a size", optarg);
+			break;
+		case OPT_BTIME:
+			if (!parse_int(optarg, 1, 86400, &cfg.build_timeout_s))
+				die("--build-timeout %s: seconds from 1 to 86400", optarg);
+			break;
+		case OPT_BCPU:
+			if (!parse_int(optarg, 1, 86400, &cfg.build_cpu_s))
+				die("--build-cpu %s: seconds from 1 to 86400", optarg);
+			break;
+		case OPT_BMEM:
+			if (!parse_size(optarg, &cfg.build_mem) || cfg.build_mem < (64u << 20))
+				die("--build-memory %s: a size of at least 64M", optarg);
+			break;
+		case OPT_IDLE:
+			if (!parse_int(optarg, 1, 3600, &cfg.idle_timeout_s))
+				die("--idle-timeout %s: seconds from 1 to 3600", optarg);
+			break;
+		case OPT_READ:
+			if (!parse_int(optarg, 1, 3600, &cfg.read_timeout_s))
+				die("--read-timeout %s: seconds from 1 to 3600", optarg);
+			break;
+		default:
+			fprintf(stderr, "Try 'stap-serverd --help' for more information.\n");
+			exit(1);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument '%s'", argv[optind]);
+}
+
+/* --- the toolchain hash: translator version, tapsets, runtime ------------------------- */
+
+static int by_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void hash_tree(HASHContext *h, const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	if (!d || depth > 8) {
+		if (d)
+			closedir(d);
+		return;
+	}
+	struct ptrvec names = { 0 };
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			pv_push(&names, xstrdup(e->d_name));
+	closedir(d);
+	qsort(names.v, names.n, sizeof *names.v, by_str);
+	for (size_t i = 0; i < names.n; i++) {
+		char *p = xasprintf("%s/%s", dir, (char *)names.v[i]);
+		struct stat st;
+		if (lstat(p, &st) == 0) {
+			HASH_Update(h, (const unsigned char *)names.v[i], (unsigned)strlen(names.v[i]) + 1);
+			if (S_ISDIR(st.st_mode)) {
+				hash_tree(h, p, depth + 1);
+			} else if (S_ISREG(st.st_mode)) {
+				size_t len;
+				char *data = read_file_bounded(p, 64u << 20, &len);
+				if (data)
+					HASH_Update(h, (const unsigned char *)data, (unsigned)len);
+				free(data);
+			}
+		}
+		free(p);
+		free(names.v[i]);
+	}
+	pv_free(&names);
+}
+
+static void make_toolchain_hash(void)
+{
+	HASHContext *h = HASH_Create(HASH_AlgSHA256);
+	HASH_Begin(h);
+	HASH_Update(h, (const unsigned char *)PACKAGE_VERSION, sizeof PACKAGE_VERSION);
+	hash_tree(h, cfg.tapset_dir, 0);
+	hash_tree(h, cfg.runtime_dir, 0);
+	unsigned char d[32];
+	unsigned len;
+	HASH_End(h, d, &len, sizeof d);
+	HASH_Destroy(h);
+	for (int i = 0; i < 32; i++)
+		sprintf(toolchain_hash + 2 * i, "%02x", d[i]);
+}
+
+/* --- start-up ------------------------------------------------------------------------------- */
+
+static char *systemtap_dir(void)
+{
+	const char *d = getenv("SYSTEMTAP_DIR");
+	if (d && *d)
+		return xstrdup(d);
+	const char *home = getenv("HOME");
+	return xasprintf("%s/.systemtap", home && *home ? home : "/");
+}
+
+static void mkdirs(const char *path)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, 0700);
+			*s = '/';
+		}
+	}
+	mkdir(p, 0700);
+	free(p);
+}
+
+static struct server_identity identity;
+
+static void start_certificate(const char *stapdir)
+{
+	char msg[512], err[512];
+	char *ssl = cfg.ssl_dir ? xstrdup(cfg.ssl_dir) : xasprintf("%s/ssl/server", stapdir);
+	enum cert_db_state st = cert_db_check(ssl, msg, sizeof msg);
+	if (*msg)
+		server_log("%s", msg);
+	if (st != CERT_DB_VALID) {
+		server_log("Generating a new certificate database directory in %s", ssl);
+		mkdirs(ssl);
+		if (cert_db_generate(ssl, NULL, 0, err, sizeof err) != 0) {
+			server_log("Unable to generate a certificate in %s: %s", ssl, err);
+			exit(1);
+		}
+	}
+	if (nss_start(ssl, false, err, sizeof err) != 0 ||
+	    server_identity_load(&identity, err, sizeof err) != 0) {
+		server_log("Unable to use the certificate database %s: %s", ssl, err);
+		exit(1);
+	}
+	server_id = &identity;
+	server_log("Certificate %s in %s is valid", identity.certinfo, ssl);
+	/* the server user's own clients trust it, as stap-serverd arranges */
+	char *client = xasprintf("%s/ssl/client", stapdir);
+	mkdirs(client);
+	if (trust_add_cert(client, identity.der, identity.derlen, err, sizeof err) != 0)
+		server_log("Unable to trust the certificate in %s: %s", client, err);
+	free(client);
+	free(ssl);
+}
+
+static PRFileDesc *start_listener(void)
+{
+	PRNetAddr addr;
+	memset(&addr, 0, sizeof addr);
+	PRUint16 family = PR_AF_INET6;
+	if (cfg.listen) {
+		if (PR_StringToNetAddr(cfg.listen, &addr) != PR_SUCCESS) {
+			server_log("--listen %s: not a numeric IPv4 or IPv6 address", cfg.listen);
+			exit(1);
+		}
+		family = addr.raw.family;
+		if (family == PR_AF_INET6)
+			addr.ipv6.port = PR_htons((PRUint16)cfg.port);
+		else
+			addr.inet.port = PR_htons((PRUint16)cfg.port);
+	} else {
+		PR_SetNetAddr(PR_IpAddrAny, PR_AF_INET6, (PRUint16)cfg.port, &addr);
+	}
+	PRFileDesc *l = PR_OpenTCPSocket(family);
+	if (!l) {
+		server_log("Unable to open a socket: error %d", PR_GetError());
+		exit(1);
+	}
+	PRSocketOptionData opt = { .option = PR_SockOpt_Reuseaddr, .value.reuse_addr = PR_TRUE };
+	PR_SetSocketOption(l, &opt);
+	if (PR_Bind(l, &addr) != PR_SUCCESS || PR_Listen(l, 128) != PR_SUCCESS) {
+		server_log("Unable to listen on %s port %d: error %d", cfg.listen ? cfg.listen : "[::]",
+			   cfg.port, PR_GetError());
+		exit(1);
+	}
+	PRNetAddr bound;
+	char ip[64] = "?";
+	if (PR_GetSockName(l, &bound) == PR_SUCCESS)
+		PR_NetAddrToString(&bound, ip, sizeof ip);
+	server_log("Using network address [%s]:%u", ip, (unsigned)PR_ntohs(PR_NetAddrInetPort(&bound)));
+	return l;
+}
+
+static void on_signal(int sig)
+{
+	stop_signal = stop_signal ? -1 : sig;
+}
+
+static void *conn_thread(void *arg)
+{
+	conn_serve(arg);
+	atomic_fetch_sub(&active_conns, 1);
+	return NULL;
+}
+
+static void accept_loop(PRFileDesc *listener)
+{
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	while (!stop_signal) {
+		PRNetAddr from;
+		PRFileDesc *c = PR_Accept(listener, &from, PR_MillisecondsToInterval(250));
+		if (!c)
+			continue;	/* timeout (to look at stop_signal) or a failed accept */
+		if (atomic_load(&active_conns) >= cfg.max_conns) {
+			server_log("Too many connections (%d): one refused", cfg.max_conns);
+			PR_Close(c);
+			continue;
+		}
+		atomic_fetch_add(&active_conns, 1);
+		pthread_t t;
+		if (pthread_create(&t, &attr, conn_thread, c) != 0) {
+			server_log("Unable to start a thread: %s", strerror(errno));
+			atomic_fetch_sub(&active_conns, 1);
+			PR_Close(c);
+		}
+	}
+	pthread_attr_destroy(&attr);
+}
+
+int main(int argc, char **argv)
+{
+	progname = "stap-serverd";
+	parse_args(argc, argv);
+	if (geteuid() == 0 && !getenv("STAP_PR11197_OVERRIDE")) {
+		fprintf(stderr, "For security reasons, invocation of stap-serverd as root is not "
+			"supported.\n");
+		return 1;
+	}
+	if (log_open(cfg.log_path) != 0) {
+		fprintf(stderr, "stap-serverd: cannot open log %s: %s\n", cfg.log_path,
+			strerror(errno));
+		return 1;
+	}
+	server_log("===== compile server pid %d starting =====", (int)getpid());
+	const char *rt = getenv("SYSTEMTAP_RUNTIME"), *ts = getenv("SYSTEMTAP_TAPSET");
+	cfg.runtime_dir = cfg.runtime ? cfg.runtime : rt && *rt ? rt : STAP_RUNTIME_DIR;
+	cfg.tapset_dir = ts && *ts ? ts : STAP_TAPSET_DIR;
+	const char *tmp = getenv("TMPDIR");
+	cfg.tmp_root = tmp && *tmp ? tmp : "/tmp";
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char *stapdir = systemtap_dir();
+	mkdirs(stapdir);
+	start_certificate(stapdir);
+	char *cache = cfg.cache_dir ? xstrdup(cfg.cache_dir) : xasprintf("%s/server-cache", stapdir);
+	if (cfg.cache_max && cache_init(cache, cfg.cache_max) != 0)
+		server_log("Module cache %s unusable (%s): building every request", cache,
+			   strerror(errno));
+	else if (cfg.cache_max)
+		server_log("Module cache %s, at most %llu bytes", cache,
+			   (unsigned long long)cfg.cache_max);
+	make_toolchain_hash();
+	queue_init(cfg.max_builds);
+	server_log("Using a maximum of %d build%s at once", cfg.max_builds ? cfg.max_builds : 1,
+		   cfg.max_builds == 1 ? "" : "s");
+	size_t nk;
+	struct kstore_kernel *k = kstore_list(&nk);
+	for (size_t i = 0; i < nk; i++)
+		server_log("Kernel %s (build-id %s)", k[i].release,
+			   k[i].build_id ? k[i].build_id : "unknown");
+	if (nk == 0)
+		server_log("No kernel to build for yet: add one with stap-server add KVER");
+	kstore_free(k, nk);
+
+	PRFileDesc *listener = start_listener();
+	accept_loop(listener);
+	PR_Close(listener);
+	server_log("Received signal %d, exiting", stop_signal > 0 ? (int)stop_signal : 0);
+	/* finish the requests in progress; a second signal stops at once */
+	for (int waited = 0; atomic_load(&active_conns) > 0 && stop_signal != -1; waited++) {
+		if (waited % 40 == 0)
+			server_log("Waiting for %d request%s in progress", atomic_load(&active_conns),
+				   atomic_load(&active_conns) == 1 ? "" : "s");
+		struct timespec nap = { 0, 50 * 1000 * 1000 };
+		nanosleep(&nap, NULL);
+	}
+	if (atomic_load(&active_conns) > 0) {
+		server_log("Stopping with %d request%s unfinished", atomic_load(&active_conns),
+			   atomic_load(&active_conns) == 1 ? "" : "s");
+		build_kill_all();
+		_exit(1);
+	}
+	server_identity_free(&identity);
+	nss_stop();
+	free(cache);
+	free(stapdir);
+	server_log("Server stopped");
+	return 0;
+}
