@@ -30,8 +30,8 @@
  * common/tls.c does, never resume a TLS session: every round is a full
  * handshake, as a new stap process would do.  Requests are sent as our
  * client sends them (client/remote.c): the length, then the body, two
- * writes.  Only the round trip is timed, not NSS start-up.  Exit 2 on usage or set-up errors, 1 if a
- * round failed (its line says why on stderr). */
+ * writes.  Only the round trip is timed, not NSS start-up.
+ * Exit 2 on usage or set-up errors, 1 if a round failed (why: on stderr). */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>

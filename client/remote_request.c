@@ -323,8 +323,16 @@ int remote_request_zip(const struct remote_request *rq, unsigned char **zip, siz
 	if (rq->verbose >= 2)
 		fprintf(stderr, "Request: %zu words, %zu files (%zu bytes), kernel %s %s, build-id %s\n",
 			r.argv.n, r.nfiles, r.bytes, release, arch, build_id ? build_id : "(none)");
-	if (cs_request_build(release, arch, build_id, (char *const *)r.argv.v, r.argv.n,
-			     r.files, r.nfiles, NULL, 0, zip, len) < 0) {
+	char **mok = NULL;
+	size_t nmok = 0;
+	if (rq->last_pass >= 4 && modules_must_be_signed() && mok_fingerprints(&mok, &nmok) < 0)
+		goto out;
+	int built = cs_request_build(release, arch, build_id, (char *const *)r.argv.v, r.argv.n,
+				     r.files, r.nfiles, mok, nmok, zip, len);
+	for (size_t i = 0; i < nmok; i++)
+		free(mok[i]);
+	free(mok);
+	if (built < 0) {
 		remote_error("cannot build the request archive (kernel '%s', arch '%s', "
 			     "%zu words, %zu files)", release, arch, r.argv.n, r.nfiles);
 		goto out;

@@ -43,6 +43,7 @@ void build_result_free(struct build_result *r)
 	free(r->module_name);
 	free(r->module);
 	free(r->sgn);
+	free(r->mok_cert);
 	memset(r, 0, sizeof *r);
 }
 
@@ -214,6 +215,8 @@ bool cache_get(const struct cache_key *k, struct build_result *r)
 				r->sgn = NULL;
 			free(sgn);
 		}
+		if (!read_whole(dfd, "signing_key.x509", (char **)&r->mok_cert, &r->mok_certlen, 1 << 16))
+			r->mok_cert = NULL;
 	}
 	if (dfd >= 0)
 		close(dfd);
@@ -279,6 +282,8 @@ void cache_put(const struct cache_key *k, const struct build_result *r)
 		     (!r->sgn || write_at(dfd, sgn, r->sgn, r->sgnlen));
 		free(sgn);
 	}
+	if (ok && r->mok_cert)
+		ok = write_at(dfd, "signing_key.x509", r->mok_cert, r->mok_certlen);
 	if (dfd >= 0)
 		close(dfd);
 	char *sub = xasprintf("%s/%.2s", cache_root, k->hex);

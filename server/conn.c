@@ -86,7 +86,7 @@ static void hex(const unsigned char *d, size_t n, char *out)
  * the script and tapset files, the server's own -I/-D, and the signer. */
 static void cache_key_of(const struct cs_request *req, const struct zip_archive *files,
 			 const struct kstore_kernel *k, const char *privilege,
-			 struct cache_key *key)
+			 const struct build_job *job, struct cache_key *key)
 {
 	HASHContext *h = HASH_Create(HASH_AlgSHA256);
 	HASH_Begin(h);
@@ -116,6 +116,8 @@ static void cache_key_of(const struct cs_request *req, const struct zip_archive 
 	for (size_t i = 0; i < cfg.defines.n; i++)
 		hash_str(h, "server-D", cfg.defines.v[i]);
 	hash_str(h, "privilege", privilege);
+	hash_str(h, "mok-sign", job->mok_sign);
+	hash_str(h, "mok-offer", job->mok_offer);
 	if (strcmp(privilege, "stapdev") != 0) {
 		hash_str(h, "signer", server_id->certinfo);
 		hash_str(h, "sgn-hash",
@@ -176,6 +178,8 @@ static void send_result(PRFileDesc *fd, const char *peer, const struct cs_reques
 	if (r->module_name && r->module) {
 		char *ko = xasprintf("stap000000/%s", r->module_name);
 		zip_writer_add(w, ko, r->module, r->modlen, 0644);
+		if (r->mok_cert)
+			zip_writer_add(w, "signing_key.x509", r->mok_cert, r->mok_certlen, 0644);
 		if (r->sgn) {
 			char *sgn = xasprintf("%s.sgn", ko);
 			zip_writer_add(w, sgn, r->sgn, r->sgnlen, 0644);
@@ -257,18 +261,26 @@ static void handle(PRFileDesc *fd, const char *peer, const unsigned char *body, 
 		send_refusal(fd, peer, m);
 		free(m);
 	} else {
+		struct build_job job = {
+			.req = &req, .files = &z, .kernel = k, .privilege = privilege,
+		};
+		char *mok_sign = NULL, *mok_offer = NULL;
+		if (req.mok_sent) {
+			mok_sign = mok_find(req.mok, req.nmok);
+			if (!mok_sign)
+				mok_offer = mok_any_or_create();
+			job.mok_sign = mok_sign;
+			job.mok_offer = mok_offer;
+		}
 		struct cache_key key;
-		cache_key_of(&req, &z, k, privilege, &key);
+		cache_key_of(&req, &z, k, privilege, &job, &key);
 		char *dir = xasprintf("%s/stap-server.XXXXXX", cfg.tmp_root);
 		if (!mkdtemp(dir)) {
 			server_log("Request from %s: cannot make a directory in %s: %s", peer,
 				   cfg.tmp_root, strerror(errno));
 			send_refusal(fd, peer, "the server cannot make a temporary directory");
 		} else {
-			struct build_job job = {
-				.req = &req, .files = &z, .kernel = k, .privilege = privilege,
-				.dir = dir,
-			};
+			job.dir = dir;
 			struct build_result r;
 			queue_build(&key, &job, &r);
 			send_result(fd, peer, &req, &r);
@@ -282,6 +294,8 @@ static void handle(PRFileDesc *fd, const char *peer, const unsigned char *body, 
 				remove_tree(dir);
 		}
 		free(dir);
+		free(mok_sign);
+		free(mok_offer);
 	}
 	free(why);
 	kstore_free(kernels, nk);

@@ -50,6 +50,7 @@ static void add(struct kstore_kernel **t, size_t *n, const char *arg)
 			.release = xstrdup(k->release),
 			.kernel_arg = xstrdup(arg ? arg : k->release),
 			.build_id = k->build_id ? xstrdup(k->build_id) : NULL,
+			.build_dir = xstrdup(k->build_dir),
 		};
 		(*n)++;
 	} else if (!usable && arg) {
@@ -109,6 +110,7 @@ static struct kstore_kernel *copy_table(size_t *n)
 		c[i].release = xstrdup(table[i].release);
 		c[i].kernel_arg = xstrdup(table[i].kernel_arg);
 		c[i].build_id = table[i].build_id ? xstrdup(table[i].build_id) : NULL;
+		c[i].build_dir = xstrdup(table[i].build_dir);
 	}
 	*n = ntable;
 	return c;
@@ -143,6 +145,7 @@ void kstore_free(struct kstore_kernel *k, size_t n)
 		free(k[i].release);
 		free(k[i].kernel_arg);
 		free(k[i].build_id);
+		free(k[i].build_dir);
 	}
 	free(k);
 }

@@ -57,6 +57,51 @@ void build_result_copy(struct build_result *to, const struct build_result *from)
 	to->module_name = from->module_name ? xstrdup(from->module_name) : NULL;
 	to->module = (unsigned char *)dup_bytes(from->module, from->modlen);
 	to->sgn = (unsigned char *)dup_bytes(from->sgn, from->sgnlen);
+	to->mok_cert = (unsigned char *)dup_bytes(from->mok_cert, from->mok_certlen);
+}
+
+static void append_err(struct build_result *r, const char *text)
+{
+	char *more = xasprintf("%.*s%s", (int)r->errlen, r->err ? r->err : "", text);
+	free(r->err);
+	r->err = more;
+	r->errlen = strlen(more);
+}
+
+/* Secure Boot: sign with the client's MOK that we hold, or offer one of
+ * ours (rc 1: the client must enrol it first), as SystemTap's server does. */
+static void mok_step(struct build_job *job, struct build_result *r)
+{
+	if (!r->module || r->rc != 0)
+		return;
+	if (job->mok_sign) {
+		char *path = xasprintf("%s/response/stap000000/%s", job->dir, r->module_name);
+		size_t len;
+		unsigned char *signed_mod = NULL;
+		if (mok_sign(job->mok_sign, job->kernel->build_dir, path) == 0 &&
+		    (signed_mod = (unsigned char *)read_file_bounded(path, 1u << 30, &len))) {
+			free(r->module);
+			r->module = signed_mod;
+			r->modlen = len;
+			char *msg = xasprintf("Module signed with MOK, fingerprint \"%s\"\n", job->mok_sign);
+			append_err(r, msg);
+			free(msg);
+		} else {
+			append_err(r, "Server: the module could not be signed with the MOK\n");
+			r->rc = 1;
+			r->transient = true;
+		}
+		free(path);
+	} else if (job->mok_offer) {
+		append_err(r, "Server: No matching machine owner key (MOK) available on the server to sign the\n"
+			      " module.\n");
+		r->mok_cert = mok_cert(job->mok_offer, &r->mok_certlen);
+		if (r->mok_cert)
+			append_err(r, "Server: The server has no machine owner key (MOK) in common with this\n"
+				      "system. Use the following command to import a server MOK into this\n"
+				      "system, then reboot:\n\n\t# sudo mokutil --import signing_key.x509\n");
+		r->rc = 1;
+	}
 }
 
 static void sign(struct build_job *job, struct build_result *r)
@@ -95,6 +140,7 @@ static void run_in_slot(struct build_job *job, struct build_result *r)
 	pthread_mutex_unlock(&qlock);
 
 	build_run(job, r);
+	mok_step(job, r);
 	sign(job, r);
 
 	pthread_mutex_lock(&qlock);

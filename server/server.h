@@ -63,6 +63,7 @@ struct kstore_kernel {
 	char *release;
 	char *kernel_arg;           /* what the translator gets as -r */
 	char *build_id;             /* NULL when only headers are known */
+	char *build_dir;            /* its kbuild tree */
 };
 /* The kernel table: -r kernels, -i kernels, every kernel store entry and
  * the running kernel when its tree exists.  Scanned again on each call,
@@ -85,6 +86,8 @@ struct build_result {
 	size_t modlen, sgnlen;
 	bool cached;                /* came from the cache */
 	bool transient;             /* limits, signals, set-up: not worth caching */
+	unsigned char *mok_cert;    /* signing_key.x509 for the client to enrol, or NULL */
+	size_t mok_certlen;
 };
 void build_result_free(struct build_result *r);
 void build_result_copy(struct build_result *to, const struct build_result *from);
@@ -102,6 +105,8 @@ struct build_job {
 	const struct kstore_kernel *kernel;
 	const char *privilege;                /* parsed from the words */
 	char *dir;                            /* the request's private directory */
+	const char *mok_sign;                 /* sign with this MOK (a client fingerprint we hold) */
+	const char *mok_offer;                /* no MOK in common: offer this one, rc 1 */
 };
 /* Runs passes 1-4 for the request in a forked child under the limits of
  * cfg; fills r (rc, stdout, stderr, module).  Returns 0, or -1 when the
@@ -116,6 +121,13 @@ void queue_init(int slots);
  * requesters of the same key) when a slot is free, then caches it. */
 void queue_build(const struct cache_key *key, struct build_job *job, struct build_result *r);
 void queue_stats(int *busy, int *waiting);
+
+/* --- mok.c: machine owner keys (Secure Boot) ------------------------------------ */
+void mok_init(const char *stapdir);
+char *mok_find(char *const *fps, size_t n);      /* first fingerprint we hold, or NULL */
+char *mok_any_or_create(void);                   /* some MOK of ours, made if none */
+unsigned char *mok_cert(const char *fp, size_t *len);
+int mok_sign(const char *fp, const char *build_dir, const char *module);
 
 /* --- conn.c: one connection ---------------------------------------------------------- */
 extern const struct server_identity *server_id;

@@ -459,6 +459,7 @@ int main(int argc, char **argv)
 	char *stapdir = systemtap_dir();
 	mkdirs(stapdir);
 	start_certificate(stapdir);
+	mok_init(stapdir);
 	char *cache = cfg.cache_dir ? xstrdup(cfg.cache_dir) : xasprintf("%s/server-cache", stapdir);
 	if (cfg.cache_max && cache_init(cache, cfg.cache_max) != 0)
 		server_log("Module cache %s unusable (%s): building every request", cache,

@@ -127,6 +127,28 @@ if [ -x /usr/bin/stap ] && /usr/bin/stap -V 2>&1 | grep -q 'version 4.8'; then
 	rc=$?
 	check thirty-entry-request sh -c "[ $rc -eq 0 ] && grep -B2 'Options passed from the client: -I tapset' '$work/server.log' | grep -E 'Request from .*: [0-9]+ bytes' | awk '{ if (\$(NF-1) > 5000) big = 1 } END { exit !big }'"
 
+	# Secure Boot (ref cases 11, 12): a fake mokutil says which keys are enrolled
+	mkdir -p "$work/fakebin" "$work/mok1" "$work/mok2"
+	printf '#!/bin/sh\ncat "%s"\n' "$work/mokutil.txt" > "$work/fakebin/mokutil"
+	chmod +x "$work/fakebin/mokutil"
+	printf '[key 1]\nSHA1 Fingerprint: 11:22:33:44\nCertificate:\n    Data:\n        Issuer: O=Other vendor, CN=Their key\n' > "$work/mokutil.txt"
+	(cd "$work/mok1" && PATH="$work/fakebin:$PATH" SYSTEMTAP_SIGN=1 dstap -r "$kver" -p4 \
+		-e 'probe begin { println("mok") exit() }' > "$work/mok1.out" 2> "$work/mok1.err")
+	rc=$?
+	check mok-none-in-common sh -c "[ $rc -ne 0 ] && [ -s '$work/mok1/signing_key.x509' ] &&
+		grep -q 'No matching machine owner key (MOK) available on the server' '$work/mok1.err' &&
+		grep -q 'mokutil --import signing_key.x509' '$work/mok1.err'"
+	fp=$(openssl x509 -inform DER -in "$work/mok1/signing_key.x509" -noout -fingerprint -sha1 2> /dev/null |
+		sed 's/.*=//' | tr 'A-F' 'a-f')
+	check mok-offered-is-servers test -n "$fp" -a -d "$srv/stapdir/ssl/server/moks/$fp"
+	printf '[key 1]\nSHA1 Fingerprint: %s\nCertificate:\n    Data:\n        Issuer: O=Systemtap, CN=Systemtap module signing key\n' "$fp" > "$work/mokutil.txt"
+	(cd "$work/mok2" && PATH="$work/fakebin:$PATH" SYSTEMTAP_SIGN=1 dstap -r "$kver" -p4 \
+		-e 'probe begin { println("mok") exit() }' > "$work/mok2.out" 2> "$work/mok2.err")
+	rc=$?
+	ko=$work/mok2/$(head -n 1 "$work/mok2.out")
+	check mok-signed sh -c "[ $rc -eq 0 ] && [ -f '$ko' ] && grep -q 'Module signed with MOK, fingerprint \"$fp\"' '$work/mok2.err' &&
+		[ \"\$(tail -c 28 '$ko')\" = '~Module signature appended~' ]"
+
 	dstap -r 5.10.0-99-amd64 -p2 -e 'probe begin { exit() }' > "$work/unk.out" 2> "$work/unk.err"
 	rc=$?
 	check unknown-kernel sh -c "[ $rc -ne 0 ] && grep -q 'not supported by this server' '$work/unk.err' && grep -q '$kver' '$work/unk.err'"
@@ -263,6 +285,16 @@ ostap --trust-servers=ssl,no-prompt > "$work/otrust.out" 2>&1
 check our-client-trust sh -c "certutil -L -d sql:$ours/home/.systemtap/ssl/client | grep -q stap-server"
 ostap -r "$kver" -p4 -e 'probe begin { printf("ours\n"); exit() }' > "$work/op4.out" 2> "$work/op4.err"
 check our-client-p4 sh -c "ko=\$(head -n 1 '$work/op4.out'); [ -f '$ours/run/'\$ko ] && readelf -W -S '$ours/run/'\$ko | grep -q stap_kernel_build_id"
+
+if [ -n "${fp:-}" ]; then
+	mkdir -p "$ours/mok"
+	(cd "$ours/mok" && env HOME="$ours/home" SYSTEMTAP_DIR="$ours/home/.systemtap" \
+		PATH="$work/fakebin:$PATH" SYSTEMTAP_SIGN=1 "$top/stap" --use-server="127.0.0.1:$port" \
+		-r "$kver" -p4 -e 'probe begin { println("our mok") exit() }' > "$work/omok.out" 2> "$work/omok.err")
+	rc=$?
+	ko=$ours/mok/$(head -n 1 "$work/omok.out")
+	check our-client-mok-signed sh -c "[ $rc -eq 0 ] && [ \"\$(tail -c 28 '$ko')\" = '~Module signature appended~' ]"
+fi
 
 # --- restart: the cache survives; clean shutdown; nothing left behind -----------
 check clean-shutdown stop_server
