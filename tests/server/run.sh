@@ -274,6 +274,16 @@ done
 check hundred-concurrent-clients test "$bad" -eq 0
 check served-after-concurrency serves
 
+# identical requests in flight are built once
+good_req "$work/twin.zip" "probe begin { println(\"twins $$\") exit() }"
+"$raw" 127.0.0.1 "$port" "$work/twin.zip" > "$work/twin1.resp" 2> /dev/null &
+t1=$!
+"$raw" 127.0.0.1 "$port" "$work/twin.zip" > "$work/twin2.resp" 2> /dev/null &
+t2=$!
+wait "$t1" "$t2"
+twin_built=$(grep -A2 "println(\"twins $$\")" "$work/server.log" | grep -c 'rc 0, built')
+check identical-requests-built-once sh -c "[ $twin_built -eq 1 ] && [ \"\$(unzip -p '$work/twin1.resp' rc)\" = 0 ] && [ \"\$(unzip -p '$work/twin2.resp' rc)\" = 0 ]"
+
 # --- our own client --------------------------------------------------------------
 ours=$work/ours
 mkdir -p "$ours/home/.systemtap/ssl" "$ours/run"
@@ -306,6 +316,27 @@ good_req "$work/again.zip" "probe begin { println(1) exit() }"
 "$raw" 127.0.0.1 "$port" "$work/again.zip" > "$work/again.resp" 2> /dev/null
 check cache-survives-restart sh -c "grep 'complete' '$work/server.log' | tail -n 1 | grep -q 'from the cache'"
 stop_server > /dev/null 2>&1
+
+# the cache stays within --cache-size: least recently used entries go
+start_server --cache-size 40K
+used=$(find "$srv/stapdir/server-cache" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+check cache-bounded test "$used" -le 40960
+stop_server > /dev/null 2>&1
+
+# stap-server: start, status, stop, and the kernel store commands
+ctl=$top/server/stap-server
+export STAP_SERVER_RUNDIR=$work/run
+env HOME="$srv/home" SYSTEMTAP_DIR="$srv/stapdir" TMPDIR="$srv/tmp" \
+	SYSTEMTAP_TAPSET="$top/tapset" SYSTEMTAP_RUNTIME="$top/runtime/kernel" \
+	"$ctl" start --listen 127.0.0.1 --log "$work/ctl.log" > "$work/ctl.out" 2>&1
+ctl_pid=$(tail -n 1 "$work/ctl.out")
+check stap-server-start sh -c "kill -0 '$ctl_pid' && '$ctl' status | grep -q 'pid $ctl_pid running'"
+check stap-server-list sh -c "'$ctl' list | grep -q '^$kver build-id [0-9a-f]'"
+check stap-server-stop sh -c "'$ctl' stop | grep -q 'stopped $ctl_pid' && ! kill -0 '$ctl_pid' 2>/dev/null"
+mkdir -p "$work/store/9.9.9-fake"
+echo 9.9.9-fake > "$work/store/9.9.9-fake/release"
+check stap-server-remove sh -c "STAP_KERNEL_STORE='$work/store' '$ctl' remove 9.9.9-fake && [ ! -e '$work/store/9.9.9-fake' ]"
+check stap-server-remove-refuses-paths sh -c "! STAP_KERNEL_STORE='$work/store' '$ctl' remove ../etc 2>/dev/null"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
