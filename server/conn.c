@@ -303,6 +303,29 @@ static void handle(PRFileDesc *fd, const char *peer, const unsigned char *body, 
 	zip_archive_free(&z);
 }
 
+/* The announced len bytes, within read_timeout_s in all.  Memory grows
+ * with what arrives, not with what was announced. */
+static int read_body(PRFileDesc *fd, size_t len, unsigned char **body, char *err, size_t errlen)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	size_t got = 0;
+	*body = NULL;
+	while (got < len) {
+		size_t chunk = len - got < (1u << 20) ? len - got : (1u << 20);
+		double left = cfg.read_timeout_s * 1000.0 - ms_since(&t0);
+		if (left < 1) {
+			snprintf(err, errlen, "timed out after %zu of %zu bytes", got, len);
+			return -1;
+		}
+		*body = xrealloc(*body, got + chunk);
+		if (tls_read_full(fd, *body + got, chunk, (int)left, err, errlen) != 0)
+			return -1;
+		got += chunk;
+	}
+	return 0;
+}
+
 void conn_serve(void *arg)
 {
 	PRFileDesc *tcp = arg;
@@ -342,9 +365,8 @@ void conn_serve(void *arg)
 		send_refusal(fd, peer, m);
 		free(m);
 	} else {
-		unsigned char *body = xmalloc((size_t)len);
-		if (tls_read_full(fd, body, (size_t)len, cfg.read_timeout_s * 1000, err,
-				  sizeof err) != 0) {
+		unsigned char *body = NULL;
+		if (read_body(fd, (size_t)len, &body, err, sizeof err) != 0) {
 			server_log("Request from %s: incomplete request of %d bytes: %s", peer, len,
 				   err);
 			send_refusal(fd, peer, "the request ended before its announced size");
