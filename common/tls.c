@@ -60,6 +60,15 @@ static bool is_timeout(PRErrorCode e)
 
 /* ---- server ---- */
 
+/* Requests and responses are written whole, then the peer waits: Nagle's
+ * algorithm would only hold the last segment back for a delayed ACK
+ * (about 40 ms per exchange, measured by bench/server.sh). */
+static void no_delay(PRFileDesc *tcp)
+{
+	PRSocketOptionData opt = { .option = PR_SockOpt_NoDelay, .value.no_delay = PR_TRUE };
+	PR_SetSocketOption(tcp, &opt);
+}
+
 /* A socket carrying the server configuration that SSL_ImportFD copies:
  * everything that can fail happens here, before the caller's socket is
  * touched. */
@@ -110,6 +119,7 @@ PRFileDesc *tls_server_wrap(PRFileDesc *tcp, const struct server_identity *id,
 	/* SSL_ImportFD pushes the TLS layer onto tcp: the pointer stays the
 	 * top of the stack, so after a failure below the caller's PR_Close(tcp)
 	 * still closes everything */
+	no_delay(tcp);
 	PRFileDesc *ssl = SSL_ImportFD(model, tcp);
 	if (!ssl)
 		nss_fail(err, errlen, "cannot start TLS on the connection");
@@ -202,6 +212,7 @@ PRFileDesc *tls_client_connect(const char *addr, int port, const char *host,
 		PR_Close(tcp);
 		return NULL;
 	}
+	no_delay(tcp);
 	PRFileDesc *ssl = SSL_ImportFD(NULL, tcp);
 	if (!ssl) {
 		nss_fail(err, errlen, "cannot start TLS");
