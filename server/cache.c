@@ -304,6 +304,60 @@ void cache_put(const struct cache_key *k, const struct build_result *r)
 	free(tmp);
 }
 
+bool cache_get_response(const struct cache_key *k, unsigned char **zip, size_t *len)
+{
+	if (!cache_root)
+		return false;
+	char *dir = entry_dir(k->hex);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	bool ok = dfd >= 0 && read_whole(dfd, "response.zip", (char **)zip, len, 1u << 30);
+	if (dfd >= 0)
+		close(dfd);
+	if (ok) {
+		pthread_mutex_lock(&cache_lock);
+		n_hits++;
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		utimensat(AT_FDCWD, dir, NULL, 0);
+		for (size_t i = 0; i < nentries; i++)
+			if (strcmp(entries[i].key, k->hex) == 0)
+				entries[i].used = now;
+		pthread_mutex_unlock(&cache_lock);
+	}
+	free(dir);
+	return ok;
+}
+
+void cache_put_response(const struct cache_key *k, const unsigned char *zip, size_t len)
+{
+	if (!cache_root || cache_limit == 0)
+		return;
+	char *dir = entry_dir(k->hex);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		free(dir);
+		return;
+	}
+	char tmp[64];
+	snprintf(tmp, sizeof tmp, "response.zip.%ld", (long)gettid());
+	bool ok = write_at(dfd, tmp, zip, len) && renameat(dfd, tmp, dfd, "response.zip") == 0;
+	if (!ok)
+		unlinkat(dfd, tmp, 0);
+	close(dfd);
+	if (ok) {
+		pthread_mutex_lock(&cache_lock);
+		for (size_t i = 0; i < nentries; i++) {
+			if (strcmp(entries[i].key, k->hex) == 0) {
+				cache_bytes += len;
+				entries[i].bytes += len;
+			}
+		}
+		evict();
+		pthread_mutex_unlock(&cache_lock);
+	}
+	free(dir);
+}
+
 void cache_stats(uint64_t *hits, uint64_t *misses, uint64_t *bytes)
 {
 	pthread_mutex_lock(&cache_lock);

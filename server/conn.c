@@ -132,17 +132,22 @@ static void cache_key_of(const struct cs_request *req, const struct zip_archive 
 
 /* --- responses ------------------------------------------------------------------------ */
 
+static void send_bytes(PRFileDesc *fd, const unsigned char *buf, size_t len, const char *peer)
+{
+	char err[256];
+	if (tls_write_full(fd, buf, len, cfg.write_timeout_s * 1000, err, sizeof err) != 0)
+		server_log("Request from %s: response not delivered: %s", peer, err);
+}
+
 static void send_zip(PRFileDesc *fd, struct zip_writer *w, const char *peer)
 {
 	unsigned char *buf;
 	size_t len;
-	char err[256];
 	if (zip_writer_finish(w, &buf, &len) != 0) {
 		server_log("Request from %s: cannot make the response archive", peer);
 		return;
 	}
-	if (tls_write_full(fd, buf, len, cfg.write_timeout_s * 1000, err, sizeof err) != 0)
-		server_log("Request from %s: response not delivered: %s", peer, err);
+	send_bytes(fd, buf, len, peer);
 	free(buf);
 }
 
@@ -159,8 +164,9 @@ static void send_refusal(PRFileDesc *fd, const char *peer, const char *msg)
 	free(text);
 }
 
-static void send_result(PRFileDesc *fd, const char *peer, const struct cs_request *req,
-			const struct build_result *r)
+/* The response archive of a result; NULL if it cannot be made. */
+static unsigned char *result_zip(const struct cs_request *req, const struct build_result *r,
+				 size_t *len)
 {
 	struct zip_writer *w = zip_writer_new();
 	char rc[16];
@@ -187,8 +193,9 @@ static void send_result(PRFileDesc *fd, const char *peer, const struct cs_reques
 		}
 		free(ko);
 	}
-	send_zip(fd, w, peer);
 	sb_free(&err);
+	unsigned char *buf;
+	return zip_writer_finish(w, &buf, len) == 0 ? buf : NULL;
 }
 
 static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -275,7 +282,14 @@ static void handle(PRFileDesc *fd, const char *peer, const unsigned char *body, 
 		struct cache_key key;
 		cache_key_of(&req, &z, k, privilege, &job, &key);
 		char *dir = xasprintf("%s/stap-server.XXXXXX", cfg.tmp_root);
-		if (!mkdtemp(dir)) {
+		unsigned char *ready = NULL;
+		size_t ready_len = 0;
+		if (req.nnotes == 0 && cache_get_response(&key, &ready, &ready_len)) {
+			send_bytes(fd, ready, ready_len, peer);
+			server_log("Request from %s complete: kernel %s, %s, %.0f ms", peer, k->release,
+				   "from the cache", ms_since(t0));
+			free(ready);
+		} else if (!mkdtemp(dir)) {
 			server_log("Request from %s: cannot make a directory in %s: %s", peer,
 				   cfg.tmp_root, strerror(errno));
 			send_refusal(fd, peer, "the server cannot make a temporary directory");
@@ -283,7 +297,18 @@ static void handle(PRFileDesc *fd, const char *peer, const unsigned char *body, 
 			job.dir = dir;
 			struct build_result r;
 			queue_build(&key, &job, &r);
-			send_result(fd, peer, &req, &r);
+			size_t zlen = 0;
+			unsigned char *zip = result_zip(&req, &r, &zlen);
+			if (zip)
+				send_bytes(fd, zip, zlen, peer);
+			else
+				server_log("Request from %s: cannot make the response archive", peer);
+			/* without per-request notes the archive is the same for
+			 * every request of this key: keep it, the next hit is sent
+			 * as it is (no inflating and deflating the module again) */
+			if (zip && !r.transient && req.nnotes == 0)
+				cache_put_response(&key, zip, zlen);
+			free(zip);
 			server_log("Request from %s complete: kernel %s, rc %d, %s, %.0f ms", peer,
 				   k->release, r.rc, r.cached ? "from the cache" : "built",
 				   ms_since(t0));

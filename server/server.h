@@ -96,6 +96,10 @@ int cache_init(const char *dir, uint64_t max_bytes);
 struct cache_key { char hex[65]; };
 bool cache_get(const struct cache_key *k, struct build_result *r);
 void cache_put(const struct cache_key *k, const struct build_result *r);
+/* The whole response archive of an entry, kept for requests without
+ * per-request notes: a hit is sent as it is. */
+bool cache_get_response(const struct cache_key *k, unsigned char **zip, size_t *len);
+void cache_put_response(const struct cache_key *k, const unsigned char *zip, size_t len);
 void cache_stats(uint64_t *hits, uint64_t *misses, uint64_t *bytes);
 
 /* --- build.c: one build in a child process ----------------------------------------- */
