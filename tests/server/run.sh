@@ -106,6 +106,7 @@ if [ -x /usr/bin/stap ] && /usr/bin/stap -V 2>&1 | grep -q 'version 4.8'; then
 	rc=$?
 	ko=$(head -n 1 "$work/p4.out")
 	check debian-p4 sh -c "[ $rc -eq 0 ] && [ -f '$ko' ] && readelf -W -S '$ko' | grep -q stap_privilege"
+	check debian-p4-prints-module-name-only sh -c "[ \$(wc -l < '$work/p4.out') -eq 1 ] && grep -qE '^stap_[0-9a-f]+\.ko\$' '$work/p4.out'"
 	cp "$ko" "$work/first.ko" 2> /dev/null
 	dstap -r "$kver" -p4 -e 'probe begin { printf("hello\n"); exit() }' > "$work/p4b.out" 2> "$work/p4b.err"
 	check cache-hit sh -c "grep 'complete' '$work/server.log' | tail -n 1 | grep -q 'from the cache' && cmp -s '$work/first.ko' \"\$(head -n 1 '$work/p4b.out')\""
@@ -148,6 +149,13 @@ if [ -x /usr/bin/stap ] && /usr/bin/stap -V 2>&1 | grep -q 'version 4.8'; then
 	ko=$work/mok2/$(head -n 1 "$work/mok2.out")
 	check mok-signed sh -c "[ $rc -eq 0 ] && [ -f '$ko' ] && grep -q 'Module signed with MOK, fingerprint \"$fp\"' '$work/mok2.err' &&
 		[ \"\$(tail -c 28 '$ko')\" = '~Module signature appended~' ]"
+
+	# revoking by the certificate's serial (ref case 28), then trusting again
+	serial=$(grep -o 'Certificate [0-9a-f:]* in' "$work/server.log" | head -n 1 | cut -d' ' -f2)
+	env HOME="$cli/home" SYSTEMTAP_DIR="$cli/home/.systemtap" TMPDIR="$cli" \
+		/usr/bin/stap --use-server="$serial" --trust-servers=revoke,no-prompt > "$work/revoke.out" 2>&1
+	check debian-revoke-by-serial sh -c "! certutil -L -d sql:$cli/home/.systemtap/ssl/client 2>/dev/null | grep -q stap-server"
+	dstap --trust-servers=ssl,no-prompt > "$work/trust2.out" 2>&1
 
 	dstap -r 5.10.0-99-amd64 -p2 -e 'probe begin { exit() }' > "$work/unk.out" 2> "$work/unk.err"
 	rc=$?
