@@ -84,3 +84,31 @@ int cli_is_help(const char *arg)
 {
 	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
+
+int cli_parse(int argc, char **argv, const char *usage, const char *flag, int *flag_set,
+	      const char *args[2])
+{
+	int nargs = 0, no_more_options = 0;
+	args[0] = args[1] = NULL;
+	*flag_set = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!no_more_options && strcmp(a, "--") == 0) {
+			no_more_options = 1;
+		} else if (!no_more_options && cli_is_help(a)) {
+			fputs(usage, stdout);
+			return 1;
+		} else if (!no_more_options && strcmp(a, flag) == 0) {
+			*flag_set = 1;
+		} else if (!no_more_options && a[0] == '-' && a[1]) {
+			cli_error("unknown option %s (see --help)", a);
+			return -1;
+		} else if (nargs < 2) {
+			args[nargs++] = a;
+		} else {
+			cli_error("too many arguments (see --help)");
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -21,5 +21,10 @@ unsigned char *cli_read_file(const char *path, size_t max, size_t *len);
 int cli_write_file(const char *path, const void *data, size_t len, mode_t mode);
 /* True for -h and --help. */
 int cli_is_help(const char *arg);
+/* The tools' command line: up to two operands, one optional flag (e.g.
+ * "--sha1"), -h/--help, "--".  Returns 0 to go on, 1 after printing usage
+ * (exit 0), -1 after an error message (exit 1). */
+int cli_parse(int argc, char **argv, const char *usage, const char *flag, int *flag_set,
+	      const char *args[2]);
 
 #endif

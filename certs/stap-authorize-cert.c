@@ -104,30 +104,13 @@ static int revoke(const char *certinfo, const char *dir)
 
 int main(int argc, char **argv)
 {
-	const char *args[2] = { NULL, NULL };
-	int nargs = 0;
-	bool revoking = false, no_more_options = false;
+	const char *args[2];
+	int revoking;
 
 	progname = "stap-authorize-cert";
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!no_more_options && strcmp(a, "--") == 0) {
-			no_more_options = true;
-		} else if (!no_more_options && cli_is_help(a)) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!no_more_options && strcmp(a, "--revoke") == 0) {
-			revoking = true;
-		} else if (!no_more_options && a[0] == '-' && a[1]) {
-			cli_error("unknown option %s (see --help)", a);
-			return 1;
-		} else if (nargs < 2) {
-			args[nargs++] = a;
-		} else {
-			cli_error("too many arguments (see --help)");
-			return 1;
-		}
-	}
+	int how = cli_parse(argc, argv, usage, "--revoke", &revoking, args);
+	if (how != 0)
+		return how < 0;
 	if (!args[0]) {
 		cli_error(revoking ? "no certificate serial given (see --help)"
 				   : "no certificate file given (see --help)");

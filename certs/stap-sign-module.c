@@ -23,31 +23,14 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-	const char *args[2] = { NULL, NULL };
-	int nargs = 0;
-	bool sha1 = false, no_more_options = false;
+	const char *args[2];
+	int sha1;
 	char err[512];
 
 	progname = "stap-sign-module";
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!no_more_options && strcmp(a, "--") == 0) {
-			no_more_options = true;
-		} else if (!no_more_options && cli_is_help(a)) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!no_more_options && strcmp(a, "--sha1") == 0) {
-			sha1 = true;
-		} else if (!no_more_options && a[0] == '-' && a[1]) {
-			cli_error("unknown option %s (see --help)", a);
-			return 1;
-		} else if (nargs < 2) {
-			args[nargs++] = a;
-		} else {
-			cli_error("too many arguments (see --help)");
-			return 1;
-		}
-	}
+	int how = cli_parse(argc, argv, usage, "--sha1", &sha1, args);
+	if (how != 0)
+		return how < 0;
 	if (!args[0]) {
 		cli_error("no module given (see --help)");
 		return 1;

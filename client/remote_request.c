@@ -25,7 +25,6 @@ enum {
 	MAX_REQUEST_BYTES = 16 * 1024 * 1024,  /* script + tapset files, uncompressed */
 	MAX_REQUEST_FILES = 500,               /* the archive reader allows 1000 entries */
 	MAX_TAPSET_DEPTH = 16,                 /* directory levels below an -I dir */
-	MAX_NOTES_BYTES = 64 * 1024,           /* /sys/kernel/notes is a few hundred bytes */
 };
 
 /* The files and words of one request while it is being collected. */
@@ -278,19 +277,6 @@ out:
 
 /* The running kernel's NT_GNU_BUILD_ID from /sys/kernel/notes (under
  * $STAP_SYSFS when set, as common/kernel.c reads it), or NULL. */
-static char *running_build_id(void)
-{
-	const char *sysfs = getenv("STAP_SYSFS");
-	char *path = xasprintf("%s/kernel/notes", sysfs && *sysfs ? sysfs : "/sys");
-	size_t len = 0;
-	char *buf = read_file_bounded(path, MAX_NOTES_BYTES, &len);
-	free(path);
-	if (!buf)
-		return NULL;
-	char *id = kernel_notes_build_id(buf, len);
-	free(buf);
-	return id;
-}
 
 int remote_request_zip(const struct remote_request *rq, unsigned char **zip, size_t *len)
 {
@@ -319,7 +305,7 @@ int remote_request_zip(const struct remote_request *rq, unsigned char **zip, siz
 		goto out;
 	}
 	if (!rq->foreign_kernel)
-		build_id = running_build_id();
+		build_id = kernel_running_build_id();
 	if (rq->verbose >= 2)
 		fprintf(stderr, "Request: %zu words, %zu files (%zu bytes), kernel %s %s, build-id %s\n",
 			r.argv.n, r.nfiles, r.bytes, release, arch, build_id ? build_id : "(none)");

@@ -28,19 +28,6 @@ static const char *const locale_keys[] = {
 	"LC_MESSAGES", "LC_MONETARY", "LC_NUMERIC", "LC_TIME",
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Character classes in ASCII, whatever the locale says. */
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -276,7 +263,7 @@ static int parse_sysinfo(const struct zip_archive *z, struct cs_request *r, char
 {
 	const struct zip_entry *e = file_entry(z, "sysinfo");
 	if (!e)
-		return fail(err, errlen, "the request has no sysinfo");
+		return set_err(err, errlen, "the request has no sysinfo");
 	const char *p = (const char *)e->data;   /* NUL-terminated */
 	char *word[3] = { NULL, NULL, NULL };
 	for (size_t k = 0; k < 3; k++) {
@@ -291,7 +278,7 @@ static int parse_sysinfo(const struct zip_archive *z, struct cs_request *r, char
 	}
 	int rc = 0;
 	if (!word[0] || strcmp(word[0], "sysinfo:") != 0 || !word[1])
-		rc = fail(err, errlen, "the request's sysinfo is not 'sysinfo: RELEASE ARCH'");
+		rc = set_err(err, errlen, "the request's sysinfo is not 'sysinfo: RELEASE ARCH'");
 	else {
 		if (cs_kernel_release_ok(word[1]))
 			r->kernel_release = xstrdup(word[1]);
@@ -468,7 +455,7 @@ static int parse_rc(const struct zip_entry *e, struct cs_response *r, char *err,
 	if (end == s || *end || errno || v < -2147483647 - 1 || v > 2147483647
 	    || strlen(s) != e->size) {
 		char *q = quoted(s, e->size);
-		fail(err, errlen, "the server's rc is not an integer: '%s'", q);
+		set_err(err, errlen, "the server's rc is not an integer: '%s'", q);
 		free(q);
 		return -1;
 	}
@@ -499,7 +486,7 @@ static int find_tmpdir(const struct zip_archive *z, const char **dir, size_t *di
 		if (!is_tmpdir_name(name, len))
 			continue;
 		if (*dir && memcmp(*dir, name, len) != 0)
-			return fail(err, errlen, "Incorrect number of files in server response");
+			return set_err(err, errlen, "Incorrect number of files in server response");
 		*dir = name;
 		*dirlen = len;
 	}
@@ -523,7 +510,7 @@ static int find_module(const struct zip_archive *z, const char *dir, size_t dirl
 		if (blen <= 3 || strcmp(base + blen - 3, ".ko") != 0)
 			continue;
 		if (*module)
-			return fail(err, errlen, "Incorrect number of modules in server response");
+			return set_err(err, errlen, "Incorrect number of modules in server response");
 		*module = e;
 	}
 	return 0;

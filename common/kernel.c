@@ -163,8 +163,7 @@ out:
 	return id;
 }
 
-/* The build-id of the running kernel, from sysfs; NULL if unavailable. */
-static char *running_build_id(void)
+char *kernel_running_build_id(void)
 {
 	char *path = xasprintf("%s/kernel/notes", sysfs_root());
 	size_t len = 0;
@@ -295,7 +294,7 @@ static bool open_modules(struct kernel *k, const char *kver, bool running, char 
 		} else {
 			free(btf);
 		}
-		k->build_id = running_build_id();
+		k->build_id = kernel_running_build_id();
 		return true;
 	}
 	use_build_vmlinux(k);

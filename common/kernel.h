@@ -75,6 +75,9 @@ char *kernel_elf_build_id(const char *path, char **err);
 
 /* NT_GNU_BUILD_ID from a raw note sequence such as /sys/kernel/notes. */
 char *kernel_notes_build_id(const void *buf, size_t len);
+/* The running kernel's build-id from $STAP_SYSFS/kernel/notes (default
+ * /sys); NULL if unavailable.  Caller frees. */
+char *kernel_running_build_id(void);
 
 /* $STAP_KERNEL_STORE or the default. */
 const char *kernel_store_dir(void);

@@ -350,3 +350,20 @@ char *read_file_bounded(const char *path, size_t max_bytes, size_t *len_out)
 		*len_out = len;
 	return buf;
 }
+
+int set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	size_t n = 0;
+	for (char *c = err; *c; c++, n++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	while (n && err[n - 1] == ' ')
+		err[--n] = 0;
+	return -1;
+}

@@ -9,6 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Formats a one-line message into err (control characters become
+ * spaces, trailing spaces go) and returns -1: for functions that report
+ * failures as "-1 with a reason in err".  err may be NULL. */
+int set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Allocation: on failure print "PROG: out of memory" and exit(1). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);

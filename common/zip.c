@@ -46,25 +46,6 @@ const struct zip_limits zip_default_limits = {
 
 /* ---- messages ---- */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-		size_t n = 0;
-		for (char *c = err; *c; c++, n++)     /* one line, whatever libarchive said */
-			if ((unsigned char)*c < 0x20)
-				*c = ' ';
-		while (n && err[n - 1] == ' ')
-			err[--n] = 0;
-	}
-	return -1;
-}
 
 /* A name fit for a one-line message: control bytes become '?', long
  * names are cut with "...". */
@@ -146,7 +127,7 @@ static int find_eocd(const unsigned char *p, size_t len, const struct zip_limits
 		     struct eocd *out, char *err, size_t errlen)
 {
 	if (len < EOCD_SIZE)
-		return fail(err, errlen, "not a zip archive (%zu bytes, too short; truncated?)", len);
+		return set_err(err, errlen, "not a zip archive (%zu bytes, too short; truncated?)", len);
 	size_t lowest = len - EOCD_SIZE > EOCD_MAX_COMMENT ? len - EOCD_SIZE - EOCD_MAX_COMMENT : 0;
 	for (size_t pos = len - EOCD_SIZE + 1; pos-- > lowest;) {
 		const unsigned char *e = p + pos;
@@ -155,18 +136,18 @@ static int find_eocd(const unsigned char *p, size_t len, const struct zip_limits
 		unsigned on_disk = get16(e + 8), total = get16(e + 10);
 		uint32_t cd_size = get32(e + 12), cd_off = get32(e + 16);
 		if (get16(e + 4) != 0 || get16(e + 6) != 0 || on_disk != total)
-			return fail(err, errlen, "multi-part zip archives are not accepted");
+			return set_err(err, errlen, "multi-part zip archives are not accepted");
 		if (total == 0xffff || cd_size == 0xffffffff || cd_off == 0xffffffff)
-			return fail(err, errlen, "zip64 archives are not accepted (far beyond the size limits)");
+			return set_err(err, errlen, "zip64 archives are not accepted (far beyond the size limits)");
 		if ((uint64_t)cd_off + cd_size > pos)
-			return fail(err, errlen, "damaged zip archive: its central directory lies outside it");
+			return set_err(err, errlen, "damaged zip archive: its central directory lies outside it");
 		if (total > lim->max_entries)
-			return fail(err, errlen, "too many entries in the archive (%u; the limit is %zu)",
+			return set_err(err, errlen, "too many entries in the archive (%u; the limit is %zu)",
 				    total, lim->max_entries);
 		*out = (struct eocd){ total, cd_off, cd_size };
 		return 0;
 	}
-	return fail(err, errlen, "not a zip archive, or truncated (no end-of-central-directory record at its end)");
+	return set_err(err, errlen, "not a zip archive, or truncated (no end-of-central-directory record at its end)");
 }
 
 static const char *special_kind(unsigned type)
@@ -190,11 +171,11 @@ static int scan_directory(const unsigned char *p, const struct eocd *end,
 	const unsigned char *c = p + end->cd_off, *stop = c + end->cd_size;
 	for (size_t k = 0; k < end->entries; k++) {
 		if (stop - c < 46 || memcmp(c, "PK\1\2", 4) != 0)
-			return fail(err, errlen, "damaged zip archive: central directory entry %zu is cut short",
+			return set_err(err, errlen, "damaged zip archive: central directory entry %zu is cut short",
 				    k + 1);
 		size_t nlen = get16(c + 28), xlen = get16(c + 30), clen = get16(c + 32);
 		if ((size_t)(stop - c) < 46 + nlen + xlen + clen)
-			return fail(err, errlen, "damaged zip archive: central directory entry %zu is cut short",
+			return set_err(err, errlen, "damaged zip archive: central directory entry %zu is cut short",
 				    k + 1);
 		char *name = xstrndup((const char *)c + 46, nlen);
 		size_t len = strlen(name);
@@ -208,11 +189,11 @@ static int scan_directory(const unsigned char *p, const struct eocd *end,
 		struct shown sh;
 		int rc = 0;
 		if (why)
-			rc = fail(err, errlen, "entry '%s' refused: %s", show(&sh, name), why);
+			rc = set_err(err, errlen, "entry '%s' refused: %s", show(&sh, name), why);
 		else if (unix_made && (mode & S_IFMT) == S_IFLNK)
-			rc = fail(err, errlen, "entry '%s': symbolic links are not accepted", show(&sh, name));
+			rc = set_err(err, errlen, "entry '%s': symbolic links are not accepted", show(&sh, name));
 		else if (unix_made && (mode & S_IFMT) && !S_ISREG(mode) && !S_ISDIR(mode))
-			rc = fail(err, errlen, "entry '%s': %s are not accepted", show(&sh, name),
+			rc = set_err(err, errlen, "entry '%s': %s are not accepted", show(&sh, name),
 				  special_kind(mode & S_IFMT));
 		if (rc) {
 			free(name);
@@ -224,7 +205,7 @@ static int scan_directory(const unsigned char *p, const struct eocd *end,
 		c += 46 + nlen + xlen + clen;
 	}
 	if (c != stop)
-		return fail(err, errlen, "damaged zip archive: its central directory holds more than "
+		return set_err(err, errlen, "damaged zip archive: its central directory holds more than "
 			    "the %zu entries its end record lists", end->entries);
 	return 0;
 }
@@ -257,14 +238,14 @@ static int take_bytes(struct reader *r, const char *name, unsigned char **data,
 	const struct zip_limits *lim = r->lim;
 	struct shown sh;
 	if (got > lim->max_entry - *len)
-		return fail(r->err, r->errlen, "entry '%s' is too large (over %zu bytes)",
+		return set_err(r->err, r->errlen, "entry '%s' is too large (over %zu bytes)",
 			    show(&sh, name), lim->max_entry);
 	r->total += got;
 	if (r->total > lim->max_total)
-		return fail(r->err, r->errlen, "archive too large (over %zu bytes uncompressed)",
+		return set_err(r->err, r->errlen, "archive too large (over %zu bytes uncompressed)",
 			    lim->max_total);
 	if (r->total > BOMB_FLOOR && r->total / BOMB_RATIO >= r->input_len)
-		return fail(r->err, r->errlen,
+		return set_err(r->err, r->errlen,
 			    "compression ratio over %d:1 (%llu bytes from a %zu-byte archive): refusing a zip bomb",
 			    BOMB_RATIO, (unsigned long long)r->total, r->input_len);
 	if (*len + got + 1 > *cap) {
@@ -288,10 +269,10 @@ static int read_data(struct reader *r, struct archive_entry *ae, struct zip_entr
 	bool declared = archive_entry_size_is_set(ae);
 	int64_t size = archive_entry_size(ae);
 	if (declared && (size < 0 || (uint64_t)size > r->lim->max_entry))
-		return fail(r->err, r->errlen, "entry '%s' is too large (%lld bytes; the limit is %zu)",
+		return set_err(r->err, r->errlen, "entry '%s' is too large (%lld bytes; the limit is %zu)",
 			    show(&sh, e->name), (long long)size, r->lim->max_entry);
 	if (declared && r->total + (uint64_t)size > r->lim->max_total)
-		return fail(r->err, r->errlen, "archive too large (over %zu bytes uncompressed)",
+		return set_err(r->err, r->errlen, "archive too large (over %zu bytes uncompressed)",
 			    r->lim->max_total);
 
 	size_t cap = declared ? (size_t)size + 1 : 0;
@@ -301,13 +282,13 @@ static int read_data(struct reader *r, struct archive_entry *ae, struct zip_entr
 		if (got == 0)
 			break;
 		if (got < 0)
-			return fail(r->err, r->errlen, "damaged zip archive: entry '%s': %s",
+			return set_err(r->err, r->errlen, "damaged zip archive: entry '%s': %s",
 				    show(&sh, e->name), archive_msg(r->a));
 		if (take_bytes(r, e->name, &e->data, &e->size, &cap, (size_t)got))
 			return -1;
 	}
 	if (declared && (uint64_t)size != e->size)
-		return fail(r->err, r->errlen,
+		return set_err(r->err, r->errlen,
 			    "damaged zip archive: entry '%s' says %lld bytes but holds %zu",
 			    show(&sh, e->name), (long long)size, e->size);
 	if (!e->data)
@@ -324,21 +305,21 @@ static int take_entry(struct reader *r, struct archive_entry *ae)
 	if (!raw)
 		raw = archive_entry_pathname_utf8(ae);
 	if (!raw)
-		return fail(r->err, r->errlen, "entry %zu: its name cannot be read", r->z.n + 1);
+		return set_err(r->err, r->errlen, "entry %zu: its name cannot be read", r->z.n + 1);
 	if (r->z.n >= r->lim->max_entries)
-		return fail(r->err, r->errlen, "too many entries in the archive (the limit is %zu)",
+		return set_err(r->err, r->errlen, "too many entries in the archive (the limit is %zu)",
 			    r->lim->max_entries);
 
 	unsigned type = archive_entry_filetype(ae);
 	if (archive_entry_hardlink(ae))
-		return fail(r->err, r->errlen, "entry '%s': hard links are not accepted", show(&sh, raw));
+		return set_err(r->err, r->errlen, "entry '%s': hard links are not accepted", show(&sh, raw));
 	if (type == AE_IFLNK)
-		return fail(r->err, r->errlen, "entry '%s': symbolic links are not accepted", show(&sh, raw));
+		return set_err(r->err, r->errlen, "entry '%s': symbolic links are not accepted", show(&sh, raw));
 	if (type != AE_IFREG && type != AE_IFDIR)
-		return fail(r->err, r->errlen, "entry '%s': %s are not accepted",
+		return set_err(r->err, r->errlen, "entry '%s': %s are not accepted",
 			    show(&sh, raw), special_kind(type));
 	if (archive_entry_is_encrypted(ae))
-		return fail(r->err, r->errlen, "entry '%s' is encrypted", show(&sh, raw));
+		return set_err(r->err, r->errlen, "entry '%s' is encrypted", show(&sh, raw));
 
 	size_t len = strlen(raw);
 	if (type == AE_IFDIR && len > 1 && raw[len - 1] == '/')
@@ -346,14 +327,14 @@ static int take_entry(struct reader *r, struct archive_entry *ae)
 	char *name = xstrndup(raw, len);
 	const char *why = name_problem(name);
 	if (why) {
-		fail(r->err, r->errlen, "entry '%s' refused: %s", show(&sh, raw), why);
+		set_err(r->err, r->errlen, "entry '%s' refused: %s", show(&sh, raw), why);
 		free(name);
 		return -1;
 	}
 	/* libarchive takes names from the local headers */
 	const struct ptrvec *listed = strmap_get(r->central, name);
 	if (!listed) {
-		fail(r->err, r->errlen, "damaged zip archive: entry '%s' is named differently "
+		set_err(r->err, r->errlen, "damaged zip archive: entry '%s' is named differently "
 		     "in the central directory", show(&sh, raw));
 		free(name);
 		return -1;
@@ -368,7 +349,7 @@ static int take_entry(struct reader *r, struct archive_entry *ae)
 				 .mode = ((const struct listed *)listed->v[0])->perm };
 	if (e->is_dir)
 		return archive_read_data_skip(r->a) == ARCHIVE_OK ? 0
-			: fail(r->err, r->errlen, "damaged zip archive: %s", archive_msg(r->a));
+			: set_err(r->err, r->errlen, "damaged zip archive: %s", archive_msg(r->a));
 	return read_data(r, ae, e);
 }
 
@@ -384,7 +365,7 @@ static int check_tree(struct reader *r)
 		const struct ptrvec *prev = strmap_get(&seen, e->name);
 		if (prev) {
 			const struct zip_entry *p = prev->v[0];
-			rc = fail(r->err, r->errlen, p->is_dir == e->is_dir
+			rc = set_err(r->err, r->errlen, p->is_dir == e->is_dir
 				  ? "duplicate entry '%s'"
 				  : "entry '%s' appears both as a file and as a directory",
 				  show(&sh, e->name));
@@ -398,7 +379,7 @@ static int check_tree(struct reader *r)
 			const struct ptrvec *up = strmap_get(&seen, path);
 			if (up && !((const struct zip_entry *)up->v[0])->is_dir) {
 				struct shown sh2;
-				rc = fail(r->err, r->errlen, "entry '%s' lies below the file '%s'",
+				rc = set_err(r->err, r->errlen, "entry '%s' lies below the file '%s'",
 					  show(&sh, r->z.e[k].name), show(&sh2, path));
 			}
 			*slash = '/';
@@ -413,19 +394,19 @@ static int read_all(struct reader *r, const void *buf, size_t len, size_t expect
 {
 	if (archive_read_support_format_zip_seekable(r->a) != ARCHIVE_OK
 	    || archive_read_open_memory(r->a, buf, len) != ARCHIVE_OK)
-		return fail(r->err, r->errlen, "not a zip archive: %s", archive_msg(r->a));
+		return set_err(r->err, r->errlen, "not a zip archive: %s", archive_msg(r->a));
 	for (;;) {
 		struct archive_entry *ae;
 		int rc = archive_read_next_header(r->a, &ae);
 		if (rc == ARCHIVE_EOF)
 			break;
 		if (rc != ARCHIVE_OK)
-			return fail(r->err, r->errlen, "damaged zip archive: %s", archive_msg(r->a));
+			return set_err(r->err, r->errlen, "damaged zip archive: %s", archive_msg(r->a));
 		if (take_entry(r, ae))
 			return -1;
 	}
 	if (r->z.n != expected)
-		return fail(r->err, r->errlen,
+		return set_err(r->err, r->errlen,
 			    "damaged zip archive: its directory lists %zu entries but %zu were read",
 			    expected, r->z.n);
 	return check_tree(r);
@@ -440,7 +421,7 @@ int zip_read_mem(const void *buf, size_t len, const struct zip_limits *lim,
 	if (!lim)
 		lim = &zip_default_limits;
 	if (len == 0 || !buf)
-		return fail(err, errlen, "not a zip archive (empty input)");
+		return set_err(err, errlen, "not a zip archive (empty input)");
 	struct eocd end = { 0, 0, 0 };
 	if (find_eocd(buf, len, lim, &end, err, errlen))
 		return -1;
@@ -459,7 +440,7 @@ int zip_read_mem(const void *buf, size_t len, const struct zip_limits *lim,
 		r.a = archive_read_new();
 		r.chunk = xmalloc(READ_CHUNK);
 		rc = r.a ? read_all(&r, buf, len, end.entries)
-			 : fail(err, errlen, "out of memory (libarchive)");
+			 : set_err(err, errlen, "out of memory (libarchive)");
 		archive_read_free(r.a);
 		free(r.chunk);
 	}
@@ -506,7 +487,7 @@ static int open_dir(int at, const char *comp, const char *path, bool create,
 	int fd = openat(at, comp, flags);
 	if (fd < 0 && errno == ENOENT && create) {
 		if (mkdirat(at, comp, 0700) < 0 && errno != EEXIST)
-			return fail(err, errlen, "cannot create directory '%s': %s", path, strerror(errno));
+			return set_err(err, errlen, "cannot create directory '%s': %s", path, strerror(errno));
 		fd = openat(at, comp, flags);
 	}
 	if (fd >= 0)
@@ -515,17 +496,17 @@ static int open_dir(int at, const char *comp, const char *path, bool create,
 	int saved = errno;
 	if ((saved == ELOOP || saved == ENOTDIR)
 	    && fstatat(at, comp, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return fail(err, errlen, S_ISLNK(st.st_mode) ? "'%s' is a symbolic link: not followed"
+		return set_err(err, errlen, S_ISLNK(st.st_mode) ? "'%s' is a symbolic link: not followed"
 			    : "'%s' exists and is not a directory", path);
 	errno = saved;
-	return fail(err, errlen, "cannot open directory '%s': %s", path, strerror(errno));
+	return set_err(err, errlen, "cannot open directory '%s': %s", path, strerror(errno));
 }
 
 static int write_file(int at, const char *comp, const struct zip_entry *e, char *err, size_t errlen)
 {
 	int fd = openat(at, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(err, errlen, "cannot create '%s': %s", e->name, strerror(errno));
+		return set_err(err, errlen, "cannot create '%s': %s", e->name, strerror(errno));
 	for (size_t done = 0; done < e->size;) {
 		ssize_t n = write(fd, e->data + done, e->size - done);
 		if (n < 0 && errno == EINTR)
@@ -533,12 +514,12 @@ static int write_file(int at, const char *comp, const struct zip_entry *e, char 
 		if (n <= 0) {
 			int saved = n < 0 ? errno : EIO;
 			close(fd);
-			return fail(err, errlen, "cannot write '%s': %s", e->name, strerror(saved));
+			return set_err(err, errlen, "cannot write '%s': %s", e->name, strerror(saved));
 		}
 		done += (size_t)n;
 	}
 	if (close(fd) < 0)
-		return fail(err, errlen, "cannot write '%s': %s", e->name, strerror(errno));
+		return set_err(err, errlen, "cannot write '%s': %s", e->name, strerror(errno));
 	return 0;
 }
 
@@ -576,7 +557,7 @@ int zip_extract_at(const struct zip_archive *z, int dirfd, char *err, size_t err
 	for (size_t k = 0; k < z->n; k++) {
 		const struct zip_entry *e = &z->e[k];
 		if (!zip_name_ok(e->name))
-			return fail(err, errlen, "entry '%s' refused: %s",
+			return set_err(err, errlen, "entry '%s' refused: %s",
 				    show(&sh, e->name ? e->name : ""),
 				    e->name ? name_problem(e->name) : "no name");
 		if (extract_one(e, dirfd, err, errlen))

@@ -191,6 +191,21 @@ static bool read_whole(int dfd, const char *name, char **buf, size_t *len, size_
 	return true;
 }
 
+/* A hit: the entry becomes the most recently used (its directory's mtime
+ * too, so the order survives a restart). */
+static void note_hit(const char *key, const char *dir)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	utimensat(AT_FDCWD, dir, NULL, 0);
+	pthread_mutex_lock(&cache_lock);
+	n_hits++;
+	for (size_t i = 0; i < nentries; i++)
+		if (strcmp(entries[i].key, key) == 0)
+			entries[i].used = now;
+	pthread_mutex_unlock(&cache_lock);
+}
+
 bool cache_get(const struct cache_key *k, struct build_result *r)
 {
 	if (!cache_root)
@@ -222,19 +237,13 @@ bool cache_get(const struct cache_key *k, struct build_result *r)
 		close(dfd);
 	free(rc);
 	free(name);
-	pthread_mutex_lock(&cache_lock);
 	if (ok) {
-		n_hits++;
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		utimensat(AT_FDCWD, dir, NULL, 0);
-		for (size_t i = 0; i < nentries; i++)
-			if (strcmp(entries[i].key, k->hex) == 0)
-				entries[i].used = now;
+		note_hit(k->hex, dir);
 	} else {
+		pthread_mutex_lock(&cache_lock);
 		n_misses++;
+		pthread_mutex_unlock(&cache_lock);
 	}
-	pthread_mutex_unlock(&cache_lock);
 	free(dir);
 	if (!ok)
 		build_result_free(r);
@@ -313,17 +322,8 @@ bool cache_get_response(const struct cache_key *k, unsigned char **zip, size_t *
 	bool ok = dfd >= 0 && read_whole(dfd, "response.zip", (char **)zip, len, 1u << 30);
 	if (dfd >= 0)
 		close(dfd);
-	if (ok) {
-		pthread_mutex_lock(&cache_lock);
-		n_hits++;
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		utimensat(AT_FDCWD, dir, NULL, 0);
-		for (size_t i = 0; i < nentries; i++)
-			if (strcmp(entries[i].key, k->hex) == 0)
-				entries[i].used = now;
-		pthread_mutex_unlock(&cache_lock);
-	}
+	if (ok)
+		note_hit(k->hex, dir);
 	free(dir);
 	return ok;
 }

@@ -18,24 +18,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=${CERTS_BUILD:-$top}
 
-if [ -z "${STAPCS_CERTS_NS:-}" ]; then
-	if ! make -C "$build" -s stap-gen-cert stap-authorize-cert stap-sign-module \
-			libstapcommon.a >/dev/null; then
-		echo "cannot build the certs tools"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	userns=
-	[ "$(id -u)" = 0 ] || userns=--map-root-user
-	STAPCS_CERTS_NS=1 unshare $userns --net --mount --propagation private "$0" "$@"
-	rc=$?
-	if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
-		echo "cannot run in a private network namespace (unshare failed: $rc)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	exit $rc
+if [ -z "${STAPCS_CERTS_NS:-}" ] && ! make -C "$build" -s stap-gen-cert stap-authorize-cert \
+		stap-sign-module libstapcommon.a >/dev/null; then
+	echo "cannot build the certs tools"
+	echo "0 passed, 1 failed"
+	exit 1
 fi
+. "$top/tests/lib/netns.sh"
+in_private_netns STAPCS_CERTS_NS "$0" "$@"
 
 # ---- inside the namespace ----
 setup_failed() {

@@ -13,23 +13,14 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 drv=${CLIENT_DRIVER:-$top/tests/client/remote_driver}   # CLIENT_DRIVER: e.g. an ASan build
 fake=${CLIENT_FAKESERVER:-$top/tests/client/fakeserver}
 
-if [ -z "${STAPCS_CLIENT_NS:-}" ]; then
-	if ! make -C "$top" -s tests/client/remote_driver tests/client/fakeserver >/dev/null; then
-		echo "cannot build the test programs"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	userns=
-	[ "$(id -u)" = 0 ] || userns=--map-root-user
-	STAPCS_CLIENT_NS=1 unshare $userns --net --mount --propagation private "$0" "$@"
-	rc=$?
-	if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
-		echo "cannot run in a private network namespace (unshare failed: $rc)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	exit $rc
+if [ -z "${STAPCS_CLIENT_NS:-}" ] && ! make -C "$top" -s tests/client/remote_driver \
+		tests/client/fakeserver >/dev/null; then
+	echo "cannot build the test programs"
+	echo "0 passed, 1 failed"
+	exit 1
 fi
+. "$top/tests/lib/netns.sh"
+in_private_netns STAPCS_CLIENT_NS "$0" "$@"
 
 # ---- inside the namespace ----
 ip link set lo up || { echo "cannot bring lo up"; echo "0 passed, 1 failed"; exit 1; }
