@@ -2,13 +2,18 @@
 # bench/probe-cost.sh -- pass 5 benchmark: cost per hit of a counting kprobe,
 # ours against a hand-written kprobe module (the floor), in the QEMU target.
 #
-#   bench/probe-cost.sh [-N CALLS] [-r ROUNDS] [-k]
+#   bench/probe-cost.sh [-N CALLS] [-r ROUNDS] [-i] [-k]
 #
 #   -N CALLS   getppid() calls per timed loop (default 1500000)
 #   -r ROUNDS  rounds (default 9); each round times, in a rotating order:
 #              the loop alone (baseline), under floor_kprobe.ko, under our
 #              module (vm/count.stp) and under our module probing an
 #              unrelated function (vm/idle.stp: staprun/stapio's own cost)
+#   -i         count instructions instead of time: QEMU's -icount shift=0
+#              makes the guest clock advance 1 ns per instruction, so every
+#              "ns" below is an instruction count, the same on every run
+#              whatever the host's load (memory and atomics cost no more
+#              than other instructions there)
 #   -k         keep the temporary directory (RUNDIR with out/)
 #
 # Everything runs in ONE boot of tests/vm/run.sh (TCG).  Needs root.
@@ -22,12 +27,13 @@ ROOT=$(dirname "$HERE")
 N=1500000
 ROUNDS=9
 KEEP=0
-while getopts "N:r:kh" opt; do
+while getopts "N:r:ikh" opt; do
 	case $opt in
+	i) export STAP_VM_ICOUNT=0 ;;
 	N) N=$OPTARG ;;
 	r) ROUNDS=$OPTARG ;;
 	k) KEEP=1 ;;
-	*) sed -n '2,18p' "$0"; exit 0 ;;
+	*) sed -n '2,23p' "$0"; exit 0 ;;
 	esac
 done
 KVER=${KVER:-6.1.0-56-amd64}

@@ -212,7 +212,7 @@ static void probe_table_entry(struct strbuf *sb, const struct derived_probe *dp,
 	int64_t arg = pp->comps[0].arg ? pp->comps[0].arg->num : 0;
 	sb_printf(sb, "\t{ .pp = ");
 	c_string_literal(sb, pp_text, strlen(pp_text));
-	sb_printf(sb, ", .body = probe_%d, .locals_size = sizeof(struct probe_%d_locals), ", n, n);
+	sb_printf(sb, ", .body = probe_%d, ", n);
 	if (dp->cond)
 		sb_printf(sb, ".cond = probe_%d_cond, ", n);
 	sb_puts(sb, extra);
@@ -375,7 +375,7 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 			const char *v = emit_condition(&u, dp->cond);
 			sb_printf(&bodies, "static int probe_%zu_cond(struct context *c)\n{\n", k);
 			sb_printf(&bodies, "\tstruct probe_%zu_locals *l = &c->probe_locals.p%zu;\n", k, k);
-			sb_puts(&bodies, "\t(void)l;\n");
+			sb_puts(&bodies, "\tmemset(l, 0, sizeof *l);\n");
 			sb_puts(&bodies, u.code.s);
 			sb_printf(&bodies, "\treturn %s != 0;\n\tgoto out;\nout:\n\treturn 0;\n}\n\n", v);
 			sb_free(&u.code);
@@ -395,7 +395,7 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 			sb_printf(&bodies, "static void probe_%zu_entry(struct context *c)\n{\n", k);
 			sb_printf(&bodies, "\tstruct probe_%zu_locals *l = &c->probe_locals.p%zu;\n", k, k);
 			sb_printf(&bodies, "\tstruct probe_entry_%d *d = c->entry_data;\n", dp->serial);
-			sb_puts(&bodies, "\t(void)l;\n");
+			sb_puts(&bodies, "\tmemset(l, 0, sizeof *l);\n");
 			sb_puts(&bodies, u.code.s);
 			sb_puts(&bodies, "\tgoto out;\nout:\n\t;\n}\n\n");
 			sb_free(&u.code);
@@ -408,7 +408,9 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 		sb_printf(&probe_unions, "\t\tstruct probe_%zu_locals p%zu;\n", k, k);
 		sb_printf(&bodies, "static void probe_%zu(struct context *c)\n{\n", k);
 		sb_printf(&bodies, "\tstruct probe_%zu_locals *l = &c->probe_locals.p%zu;\n", k, k);
-		sb_puts(&bodies, "\t(void)l;\n");
+		/* script locals start at 0; the size is known here, so this is a
+		 * few stores, not a call */
+		sb_puts(&bodies, "\tmemset(l, 0, sizeof *l);\n");
 		sb_puts(&bodies, u.code.s);
 		sb_puts(&bodies, "\tgoto out;\nout:\n\t;\n}\n\n");
 		struct strbuf ppt;

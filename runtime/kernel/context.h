@@ -47,7 +47,10 @@ static int stp_contexts_alloc(void)
 	}
 	return 0;
 }
-static DEFINE_SPINLOCK(stp_globals_lock);
+/* Handlers run with interrupts off, so the lock needs none of the
+ * preemption and interrupt bookkeeping of spinlock_t: the arch lock
+ * alone (a compare-and-swap to take, a store to release). */
+static arch_spinlock_t stp_globals_lock = __ARCH_SPIN_LOCK_UNLOCKED;
 static atomic_t stp_skipped = ATOMIC_INIT(0);
 static atomic_t stp_errors = ATOMIC_INIT(0);    /* script run-time errors */
 
@@ -110,8 +113,9 @@ static void stp_account(cycles_t begin)
  * interrupted kernel registers, or NULL; ri the kretprobe instance of a
  * function return (its data holds the @entry values), or NULL.  With `entry` set, runs the probe's entry half instead
  * of its body. */
-static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *regs,
-			 struct kretprobe_instance *ri, bool entry)
+static __always_inline void stp_run_part(const struct stp_probe *p, int state,
+					 struct pt_regs *regs,
+					 struct kretprobe_instance *ri, bool entry)
 {
 	struct context *c;
 	unsigned long flags;
@@ -129,14 +133,13 @@ static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *r
 	}
 	c->busy = 1;
 	begin = stp_account_begin();
-	while (!spin_trylock(&stp_globals_lock)) {
+	while (!arch_spin_trylock(&stp_globals_lock)) {
 		if (++tries > MAXTRYLOCK) {
 			stp_skip();
 			goto leave;
 		}
 		udelay(TRYLOCKDELAY);
 	}
-	memset(&c->probe_locals, 0, p->locals_size);
 	c->probe_point = p->pp;
 	c->probe_name = p->pp;
 	c->last_error = NULL;
@@ -144,9 +147,7 @@ static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *r
 	c->aborted = 0;
 	c->actionremaining = MAXACTION_INTERRUPTIBLE;
 	c->nesting = -1;
-	c->kregs = regs;
-	c->uregs = NULL;
-	c->user_mode_p = 0;
+	c->kregs = regs;	/* uregs, user_mode_p: no user-space probes yet; 0 from vzalloc */
 	c->ri = ri;
 	c->entry_data = ri && (entry || p->entry) ? ri->data : NULL;
 	c->probe_type = stp_probe_type_of(p->kind);
@@ -155,8 +156,9 @@ static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *r
 		p->entry(c);
 	else if (!p->cond || p->cond(c))
 		p->body(c);
-	spin_unlock(&stp_globals_lock);
-	stp_account(begin);
+	arch_spin_unlock(&stp_globals_lock);
+	if (begin)
+		stp_account(begin);
 	if (c->last_error && c->last_error[0]) {
 		/* MAXERRORS = 0: the first error ends the session */
 		atomic_inc(&stp_errors);
@@ -165,14 +167,15 @@ static void stp_run_part(const struct stp_probe *p, int state, struct pt_regs *r
 		else
 			stp_error("%s (in probe %s)", c->last_error, p->pp);
 	}
-	stp_print_flush();
+	if (__this_cpu_read(stp_print_dirty))
+		stp_print_flush();
 leave:
 	c->busy = 0;
 done:
 	local_irq_restore(flags);
 }
 
-static void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs)
+static __always_inline void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs)
 {
 	stp_run_part(p, state, regs, NULL, false);
 }

@@ -196,6 +196,8 @@ static void stp_flush_locked(struct stp_cpu_chan *c)
 		irq_work_queue(&b->wakeup_work);
 }
 
+DEFINE_PER_CPU(bool, stp_print_dirty);
+
 void stp_print(const char *s, size_t len)
 {
 	struct stp_cpu_chan *c;
@@ -218,6 +220,7 @@ void stp_print(const char *s, size_t len)
 		}
 		memcpy(c->buf + c->len, s, n);
 		c->len += n;
+		__this_cpu_write(stp_print_dirty, true);
 		s += n;
 		len -= n;
 	}
@@ -243,6 +246,8 @@ void stp_print_flush(void)
 			atomic_inc(&stp_transport_failures);
 		}
 	}
+	if (!c->len)
+		__this_cpu_write(stp_print_dirty, false);
 	local_irq_restore(flags);
 }
 
@@ -306,6 +311,7 @@ void stp_print_flush_all(void)
 
 		raw_spin_lock_irqsave(&c->lock, flags);
 		stp_flush_locked(c);
+		per_cpu(stp_print_dirty, cpu) = false;
 		raw_spin_unlock_irqrestore(&c->lock, flags);
 	}
 }

@@ -117,7 +117,6 @@ unsigned int stp_kstack(struct context *c, unsigned long *entries, unsigned int 
 struct stp_probe {
 	const char *pp;
 	void (*body)(struct context *c);
-	size_t locals_size;
 	enum stp_probe_kind kind;
 	int64_t priority;          /* begin/end/error order */
 	int64_t interval_ns;       /* timers */

@@ -17,6 +17,9 @@ extern const char stp_module_name[];
 /* provided by the transport */
 void stp_print(const char *buf, size_t len);   /* append to this CPU's buffer */
 void stp_print_flush(void);                    /* flush this CPU's buffer */
+/* Whether this CPU's buffer holds output (set by stp_print, cleared by a
+ * flush): handlers that print nothing skip the flush call. */
+DECLARE_PER_CPU(bool, stp_print_dirty);
 void stp_warn(const char *fmt, ...);           /* "WARNING: ..." via OOB */
 void stp_error(const char *fmt, ...);          /* "ERROR: ...", then exit */
 void stp_request_exit(void);                   /* script exit() */

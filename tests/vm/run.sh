@@ -189,7 +189,12 @@ cmdline="console=ttyS0 panic=-1 cryptomgr.notests quiet rdinit=/init"
 [ -z "$append" ] || cmdline+=" $append"
 
 t_start=${EPOCHREALTIME/./}
-qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" \
+# STAP_VM_ICOUNT=N: the guest clock counts instructions (2^N ns each), so
+# guest timings are instruction counts, the same whatever the host's load
+# (bench/probe-cost.sh -i)
+icount=()
+[ -z "${STAP_VM_ICOUNT:-}" ] || icount=(-icount "shift=$STAP_VM_ICOUNT")
+qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" "${icount[@]}" \
 	-nic none -display none -nodefaults -no-reboot -no-user-config \
 	-kernel "$vmlinux" -initrd "$work/initrd" -append "$cmdline" \
 	-serial "file:$work/console" -serial "file:$work/stdout" \
