@@ -1,5 +1,6 @@
 /* Shared set-up for the translator unit tests (see helpers.h). */
 #define _GNU_SOURCE
+#include <ftw.h>
 #include "helpers.h"
 
 #include <stdio.h>
@@ -220,21 +221,17 @@ char *th_make_kernel_dir(const char *release, const char *config)
 	return xstrdup(dir);
 }
 
+static int th_remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Removes the tree whatever a test put in it (a vmlinux, a build-id...). */
 void th_remove_kernel_dir(char *dir)
 {
-	char *p = xasprintf("%s/include/config/kernel.release", dir);
-	unlink(p);
-	free(p);
-	p = xasprintf("%s/.config", dir);
-	unlink(p);
-	free(p);
-	p = xasprintf("%s/include/config", dir);
-	rmdir(p);
-	free(p);
-	p = xasprintf("%s/include", dir);
-	rmdir(p);
-	free(p);
-	rmdir(dir);
+	nftw(dir, th_remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	free(dir);
 }
 
