@@ -436,6 +436,14 @@ bool emit_module(struct program *prog, const char *module_name, struct strbuf *o
 		sb_puts(out, "\tstruct stp_re_scratch re_scratch;   /* =~ threads */\n");
 	sb_printf(out, "\tunion {\n\t\tchar none;\n%s\t} probe_locals;\n", probe_unions.s);
 	sb_printf(out, "\tunion {\n\t\tchar none;\n%s\t} frames[MAXNESTING];\n};\n\n", frames.s);
+	/* the runtime compiles the registration code of the probe families
+	 * the table uses, and no other */
+	if (strstr(table.s, "STP_PROBE_TIMER"))
+		sb_puts(out, "#define STP_NEED_TIMERS 1\n");
+	if (strstr(table.s, "STP_PROBE_PROFILE"))
+		sb_puts(out, "#define STP_NEED_PROFILE 1\n");
+	if (strstr(table.s, "STP_PROBE_KPROBE") || strstr(table.s, "STP_PROBE_KRETPROBE"))
+		sb_puts(out, "#define STP_NEED_KPROBES 1\n");
 	sb_puts(out, "#include \"context.h\"\n\n");
 	sb_puts(out, "/* ---- functions and probes ---- */\n");
 	sb_puts(out, bodies.s);

@@ -207,6 +207,7 @@ static void stp_run_kind(enum stp_probe_kind kind, int state)
 	kfree(done);
 }
 
+#ifdef STP_NEED_TIMERS
 /* ---- timers: one hrtimer per timer probe ---- */
 
 struct stp_timer {
@@ -267,7 +268,12 @@ static void stp_timers_stop(void)
 	stp_timers = NULL;
 	stp_ntimers = 0;
 }
+#else
+static int stp_timers_start(void) { return 0; }
+static void stp_timers_stop(void) { }
+#endif	/* STP_NEED_TIMERS */
 
+#ifdef STP_NEED_PROFILE
 /* ---- timer.profile.tick: a pinned hrtimer on every CPU, one tick apart ---- */
 
 struct stp_profile {
@@ -315,7 +321,12 @@ static void stp_profile_stop(void)
 		hrtimer_cancel(&per_cpu(stp_profiles, cpu).timer);
 	stp_profile_probe = NULL;
 }
+#else
+static void stp_profile_start(void) { }
+static void stp_profile_stop(void) { }
+#endif	/* STP_NEED_PROFILE */
 
+#ifdef STP_NEED_KPROBES
 /* ---- kprobes and kretprobes ---- */
 
 struct stp_kprobe {
@@ -420,6 +431,10 @@ static int stp_kprobes_start(void)
 	}
 	return 0;
 }
+#else
+static int stp_kprobes_start(void) { return 0; }
+static void stp_kprobes_stop(void) { }
+#endif	/* STP_NEED_KPROBES */
 
 /* ---- what the transport calls ---- */
 
