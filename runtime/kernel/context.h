@@ -115,7 +115,8 @@ static void stp_account(cycles_t begin)
  * of its body. */
 static __always_inline void stp_run_part(const struct stp_probe *p, int state,
 					 struct pt_regs *regs,
-					 struct kretprobe_instance *ri, bool entry)
+					 struct kretprobe_instance *ri, bool entry,
+					 enum stp_probe_type type)
 {
 	struct context *c;
 	unsigned long flags;
@@ -150,7 +151,7 @@ static __always_inline void stp_run_part(const struct stp_probe *p, int state,
 	c->kregs = regs;	/* uregs, user_mode_p: no user-space probes yet; 0 from vzalloc */
 	c->ri = ri;
 	c->entry_data = ri && (entry || p->entry) ? ri->data : NULL;
-	c->probe_type = stp_probe_type_of(p->kind);
+	c->probe_type = type;	/* a constant where the caller is inlined */
 	c->overload_next = 0;
 	if (entry)
 		p->entry(c);
@@ -175,9 +176,10 @@ done:
 	local_irq_restore(flags);
 }
 
-static __always_inline void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs)
+static __always_inline void stp_run(const struct stp_probe *p, int state, struct pt_regs *regs,
+				     enum stp_probe_type type)
 {
-	stp_run_part(p, state, regs, NULL, false);
+	stp_run_part(p, state, regs, NULL, false, type);
 }
 
 /* begin, end and error probes run in ascending priority, script order for
@@ -202,7 +204,7 @@ static void stp_run_kind(enum stp_probe_kind kind, int state)
 		if (!next)
 			break;
 		done[at] = true;
-		stp_run(next, state, NULL);
+		stp_run(next, state, NULL, stp_probe_type_been);
 	}
 	kfree(done);
 }
@@ -231,7 +233,7 @@ static ktime_t stp_timer_period(const struct stp_probe *p)
 static enum hrtimer_restart stp_timer_fired(struct hrtimer *timer)
 {
 	struct stp_timer *t = container_of(timer, struct stp_timer, timer);
-	stp_run(t->probe, STP_SESSION_RUNNING, NULL);
+	stp_run(t->probe, STP_SESSION_RUNNING, NULL, stp_probe_type_hrtimer);
 	if (stp_session_state() != STP_SESSION_RUNNING)
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(timer, stp_timer_period(t->probe));
@@ -287,7 +289,7 @@ static const struct stp_probe *stp_profile_probe;
 static enum hrtimer_restart stp_profile_fired(struct hrtimer *timer)
 {
 	struct stp_profile *p = container_of(timer, struct stp_profile, timer);
-	stp_run(p->probe, STP_SESSION_RUNNING, get_irq_regs());
+	stp_run(p->probe, STP_SESSION_RUNNING, get_irq_regs(), stp_probe_type_profile_timer);
 	if (stp_session_state() != STP_SESSION_RUNNING)
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(timer, ns_to_ktime(TICK_NSEC));
@@ -342,7 +344,7 @@ static size_t stp_nkprobes;
 static int stp_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct stp_kprobe *k = container_of(kp, struct stp_kprobe, kp);
-	stp_run(k->probe, STP_SESSION_RUNNING, regs);
+	stp_run(k->probe, STP_SESSION_RUNNING, regs, stp_probe_type_kprobe);
 	return 0;
 }
 
@@ -350,7 +352,7 @@ static int stp_kretprobe_ret(struct kretprobe_instance *ri, struct pt_regs *regs
 {
 	struct kretprobe *rp = get_kretprobe(ri);
 	struct stp_kprobe *k = container_of(rp, struct stp_kprobe, rp);
-	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, ri, false);
+	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, ri, false, stp_probe_type_kretprobe);
 	return 0;
 }
 
@@ -360,7 +362,7 @@ static int stp_kretprobe_entry(struct kretprobe_instance *ri, struct pt_regs *re
 	struct kretprobe *rp = get_kretprobe(ri);
 	struct stp_kprobe *k = container_of(rp, struct stp_kprobe, rp);
 	memset(ri->data, 0, k->probe->entry_size);
-	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, ri, true);
+	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, ri, true, stp_probe_type_kretprobe);
 	return 0;
 }
 

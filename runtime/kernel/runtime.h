@@ -97,17 +97,6 @@ enum stp_probe_type {
 	stp_probe_type_utrace_syscall,
 };
 
-static inline enum stp_probe_type stp_probe_type_of(enum stp_probe_kind kind)
-{
-	switch (kind) {
-	case STP_PROBE_TIMER:     return stp_probe_type_hrtimer;
-	case STP_PROBE_PROFILE:   return stp_probe_type_profile_timer;
-	case STP_PROBE_KPROBE:    return stp_probe_type_kprobe;
-	case STP_PROBE_KRETPROBE: return stp_probe_type_kretprobe;
-	default:                  return stp_probe_type_been;
-	}
-}
-
 /* Kernel return addresses of the probed code, innermost first (the probe
  * address itself first when the probe has registers); at most max. */
 unsigned int stp_kstack(struct context *c, unsigned long *entries, unsigned int max);
