@@ -83,8 +83,8 @@ static void stp_skip(void)
 static cycles_t stp_account_begin(void)
 {
 #ifndef STP_NO_OVERLOAD
-	struct stp_overload *o = this_cpu_ptr(&stp_overload);
-	if (o->hits++ % STP_OVERLOAD_SAMPLE == 0)
+	/* one %gs-relative add, no per-CPU address computation */
+	if (__this_cpu_inc_return(stp_overload.hits) % STP_OVERLOAD_SAMPLE == 1)
 		return get_cycles() | 1;	/* never 0 */
 #endif
 	return 0;
