@@ -69,19 +69,6 @@ static uint64_t dir_bytes(const char *dir)
 	return total;
 }
 
-static void remove_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 static bool hex_key(const char *s)
 {
 	if (strlen(s) != 64)

@@ -121,7 +121,7 @@ static void cache_key_of(const struct cs_request *req, const struct zip_archive 
 	if (strcmp(privilege, "stapdev") != 0) {
 		hash_str(h, "signer", server_id->certinfo);
 		hash_str(h, "sgn-hash",
-			 cs_version_compare(req->client_version, "4.0") < 0 ? "sha1" : "sha256");
+			 sgn_wants_sha1(req) ? "sha1" : "sha256");
 	}
 	unsigned char d[32];
 	unsigned len = 0;
@@ -205,8 +205,7 @@ static int remove_one(const char *path, const struct stat *st, int type, struct 
 	return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-/* Depth first, never following a symlink. */
-static void remove_tree(const char *path)
+void remove_tree(const char *path)
 {
 	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }

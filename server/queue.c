@@ -104,12 +104,17 @@ static void mok_step(struct build_job *job, struct build_result *r)
 	}
 }
 
+bool sgn_wants_sha1(const struct cs_request *req)
+{
+	return cs_version_compare(req->client_version, "4.0") < 0;
+}
+
 static void sign(struct build_job *job, struct build_result *r)
 {
 	if (!r->module || r->rc != 0 || strcmp(job->privilege, "stapdev") == 0)
 		return;
 	char err[256];
-	bool sha1 = cs_version_compare(job->req->client_version, "4.0") < 0;
+	bool sha1 = sgn_wants_sha1(job->req);
 	if (module_sign(server_id, r->module, r->modlen, sha1, &r->sgn, &r->sgnlen,
 			err, sizeof err) != 0) {
 		server_log("Unable to sign module %s: %s", r->module_name, err);

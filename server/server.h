@@ -116,6 +116,8 @@ struct build_job {
  * cfg; fills r (rc, stdout, stderr, module).  Returns 0, or -1 when the
  * build could not be run at all (r then holds a message). */
 int build_run(struct build_job *job, struct build_result *r);
+/* SHA-1 .sgn for clients older than 4.0, else SHA-256 (docs/protocol.md). */
+bool sgn_wants_sha1(const struct cs_request *req);
 /* Kills every running build (forced shutdown). */
 void build_kill_all(void);
 
@@ -137,5 +139,7 @@ int mok_sign(const char *fp, const char *build_dir, const char *module);
 extern const struct server_identity *server_id;
 extern char toolchain_hash[65];        /* translator version, tapsets and runtime */
 void conn_serve(void *prfd);           /* PRFileDesc *, closed here */
+/* Removes a directory tree, depth first, never following a symlink. */
+void remove_tree(const char *path);
 
 #endif
