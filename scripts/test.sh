@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: unit tests (cmocka), the pass-1/2 corpus, Debian's example
 # scripts, the same under AddressSanitizer/UBSan, the fuzz regressions,
-# the compile service on loopback (certificates, client, server), and the
-# QEMU target runs (smoke, transport, end-to-end scripts).
+# the installed modes (staprun setuid), the compile service on loopback
+# (certificates, client, server), and the QEMU target runs (smoke,
+# transport, end-to-end scripts).
 # Ends with one line "N passed, N failed[, N skipped]"; exit 0 when none failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,6 +70,10 @@ if [ -x tests/fuzz/replay.sh ]; then
 	tests/fuzz/replay.sh > "$log/fuzz" 2>&1;   count "fuzz regressions and seeds" "$log/fuzz"
 fi
 
+# `make install` into a scratch DESTDIR: staprun setuid root:stapusr 4750,
+# stapio 0755, and a warning when not root.
+tests/install/run.sh > "$log/install" 2>&1;    count "make install (staprun setuid root:stapusr 4750)" "$log/install"
+
 # The compile service on loopback, with real NSS TLS: certificates and
 # signatures (against SystemTap 4.8's tools), our client (against Debian's
 # stap-serverd 4.8 and a hostile fake server), our server (against Debian's
@@ -85,6 +90,7 @@ tests/e2e/run.sh > "$log/e2e" 2>&1;            count "end to end (stap -p4, stap
 tests/e2e/repro.sh > "$log/repro" 2>&1;        count "reproducible modules and their identity sections" "$log/repro"
 tests/e2e/debian-staprun.sh > "$log/deb48" 2>&1; count "our modules under Debian's staprun/stapio 4.8" "$log/deb48"
 tests/server/run.sh > "$log/server" 2>&1;      count "compile server (stap-serverd) on loopback" "$log/server"
+tests/privilege/run.sh > "$log/privilege" 2>&1; count "trust and privilege: staprun as real users in the VM" "$log/privilege"
 
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"

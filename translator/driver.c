@@ -70,7 +70,7 @@ static void version(void)
 
 enum {
 	OPT_COMPAT = 256, OPT_PRIV, OPT_UNPRIV, OPT_TAPSET_DIR, OPT_USE_SERVER,
-	OPT_TRUST_SERVERS, OPT_FORWARD, OPT_IGNORED, OPT_REFUSED,
+	OPT_TRUST_SERVERS, OPT_FORWARD, OPT_IGNORED, OPT_REFUSED, OPT_NO_TIME_LIMITS,
 };
 
 static bool matches(const char *pattern, const char *s)
@@ -190,7 +190,7 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 		{ "trust-servers", optional_argument, NULL, OPT_TRUST_SERVERS },
 		/* accepted and forwarded to a server, no effect here yet */
 		{ "skip-badvars", no_argument, NULL, OPT_FORWARD },
-		{ "suppress-time-limits", no_argument, NULL, OPT_FORWARD },
+		{ "suppress-time-limits", no_argument, NULL, OPT_NO_TIME_LIMITS },
 		{ "vp", required_argument, NULL, OPT_FORWARD },
 		/* stap(1) options that do not change what we build */
 		{ "suppress-handler-errors", no_argument, NULL, OPT_IGNORED },
@@ -216,7 +216,7 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, idx;
-	bool bad = false;
+	bool bad = false, no_time_limits = false;
 	optind = 0;		/* a worker may parse more than once */
 	opterr = 1;
 	/* As in stap(1), options may also follow the script name; "--" ends them. */
@@ -366,6 +366,10 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 				? xasprintf("--%s=%s", longopts[idx].name, optarg)
 				: xasprintf("--%s", longopts[idx].name));
 			break;
+		case OPT_NO_TIME_LIMITS:
+			no_time_limits = true;
+			pv_push(&o->server_words, xstrdup("--suppress-time-limits"));
+			break;
 		case OPT_IGNORED:
 		case OPT_REFUSED:
 			break;
@@ -385,6 +389,12 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 	if (o->s.guru && strcmp(o->s.privilege, "stapdev") != 0) {
 		fprintf(stderr, "You can't specify -g and --privilege=%s together.\n",
 			o->s.privilege);
+		bad = true;
+	}
+	/* it lifts MAXACTION, MAXTRYLOCK and overload processing: guru only.
+	 * SystemTap wants -g before it on the line; either order does here */
+	if (no_time_limits && !o->s.guru) {
+		fprintf(stderr, "ERROR --suppress-time-limits requires guru mode (-g)\n");
 		bad = true;
 	}
 	if (bad)

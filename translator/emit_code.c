@@ -60,6 +60,14 @@ static void check_error(struct unit *u)
 	line(u, "if (unlikely(c->last_error)) goto %s;", u->errlabel);
 }
 
+/* Embedded C tagged myproc-unprivileged runs, in a stapusr module, only
+ * in a task of the loader (SystemTap's assert_is_myproc, privilege.h). */
+static void check_myproc(struct unit *u, const char *code)
+{
+	if (strstr(code, "/* myproc-unprivileged */"))
+		line(u, "if (unlikely(!stp_myproc_ok(c))) goto %s;", u->errlabel);
+}
+
 void c_string_literal(struct strbuf *sb, const char *s, size_t len)
 {
 	sb_putc(sb, '"');
@@ -757,6 +765,7 @@ static const char *emit_expr(struct unit *u, const struct expr *e)
 		return t;
 	}
 	case E_EMBEDDED: {
+		check_myproc(u, e->str);
 		const char *t = temp(u, e->type);
 		if (e->type == T_STRING)
 			line(u, "stp_strcpy(%s, (%.*s));", t, (int)e->len, e->str);
@@ -963,6 +972,7 @@ static void emit_stmt(struct unit *u, const struct stmt *st)
 		emit_expr(u, st->e);
 		break;
 	case S_EMBEDDED:
+		check_myproc(u, st->code);
 		line(u, "{ %s }", st->code);
 		check_error(u);
 		break;

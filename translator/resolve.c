@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "elab.h"
+#include "privilege.h"
 
 /* A call made inside foreach loops, checked once every function's writes
  * are known. */
@@ -256,6 +257,29 @@ static char *similar_functions(struct scope *sc, const char *name)
 	return sb_detach(&sb);
 }
 
+/* SystemTap's rule for the functions a call may reach (privilege.h),
+ * checked at every call, a tapset's own calls included: a function with
+ * embedded C that stapusr may not run is reported at its declaration, a
+ * guru function called without -g at the call. */
+static void check_call_privilege(struct scope *sc, const struct expr *call,
+				 const struct functiondecl *f)
+{
+	struct session *s = sc->prog->s;
+	int level = privilege_from_name(s->privilege);
+	bool caller_privileged = s->guru || (sc->file && sc->file->privileged);
+	switch (privilege_call_refusal(level, f, caller_privileged)) {
+	case CALL_ALLOWED:
+		break;
+	case CALL_NEEDS_PRIVILEGE:
+		sem_error(s, f->pos, f->tok, "function may not be used when --privilege=%s is specified",
+			  privilege_name(level));
+		break;
+	case CALL_NEEDS_GURU:
+		sem_error(s, call->pos, call->tok, "function may not be used unless -g is specified");
+		break;
+	}
+}
+
 static void resolve_call(struct scope *sc, struct expr *e)
 {
 	struct program *prog = sc->prog;
@@ -299,6 +323,7 @@ static void resolve_call(struct scope *sc, struct expr *e)
 		e->overloads = arena_alloc(&s->arena, chain.n * sizeof *e->overloads);
 		for (size_t k = 0; k < chain.n; k++) {
 			e->overloads[k] = chain.v[k];
+			check_call_privilege(sc, e, chain.v[k]);
 			use_function(prog, chain.v[k]);
 		}
 	}

@@ -479,6 +479,9 @@ static __maybe_unused void stp_print_hist(const struct stp_hist *h, const struct
 int stp_probes_start(void)
 {
 	int rc;
+	rc = stp_check_credentials();	/* privilege.h: before anything exists */
+	if (rc)
+		return rc;
 	rc = stp_contexts_alloc();
 	if (rc)
 		return rc;
@@ -562,9 +565,12 @@ void stp_printf_kernel(const char *fmt, ...)
 	stp_print(buf, n);
 }
 
-/* %m and %M read memory fault-safely: kernel, or user space with '#'. */
+/* %m and %M read memory fault-safely: kernel, or user space with '#';
+ * in a stapusr module only the loader's own user memory. */
 static int stp_read_memory(void *ctx, uint64_t addr, void *dst, size_t n, int user)
 {
+	if (!stp_mem_access_ok(addr, n))
+		return -EFAULT;
 	if (user)
 		return copy_from_user_nofault(dst, (const void __user *)(unsigned long)addr, n) ? -EFAULT : 0;
 	return copy_from_kernel_nofault(dst, (const void *)(unsigned long)addr, n) ? -EFAULT : 0;

@@ -38,6 +38,7 @@
 #include "stp_string.h"
 #include "regex.h"
 #include "transport.h"
+#include "privilege.h"
 
 /* Fields every context has; the locals unions follow them. */
 #define STP_CONTEXT_COMMON                                                  \

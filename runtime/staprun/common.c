@@ -25,6 +25,16 @@ void stp_msg(const char *prog, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void stp_load_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGTSTP);
+}
+
 void stp_usage(const char *prog)
 {
 	fprintf(stderr,
@@ -95,9 +105,10 @@ int stp_parse_options(const char *prog, int argc, char **argv,
 	o->reader_timeout_ms = 200;
 	o->color = STP_COLOR_AUTO;
 	o->relay_fd = -1;
+	o->unloader_fd = -1;
 	optind = 0;	/* glibc: full re-initialisation */
 	opterr = 1;
-	while ((c = getopt(argc, argv, "+vwb:x:t:c:o:dADLRT:C:F:hV")) != -1) {
+	while ((c = getopt(argc, argv, "+vwb:x:t:c:o:dADLRT:C:F:U:hV")) != -1) {
 		switch (c) {
 		case 'v': o->verbose++; break;
 		case 'w': o->quiet_warnings = true; break;
@@ -138,6 +149,11 @@ int stp_parse_options(const char *prog, int argc, char **argv,
 			if (parse_int(optarg, 0, 1 << 20, &v))
 				return usage_error(prog, "Invalid file descriptor option '%s'.", optarg);
 			o->relay_fd = (int)v;
+			break;
+		case 'U':
+			if (parse_int(optarg, 0, 1 << 20, &v))
+				return usage_error(prog, "Invalid file descriptor option '%s'.", optarg);
+			o->unloader_fd = (int)v;
 			break;
 		case 'h': stp_usage(prog); return 1;
 		case 'V': printf("%s (stapcs) protocol 5.x and 4.x\n", prog); fflush(stdout); return 1;

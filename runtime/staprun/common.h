@@ -3,6 +3,7 @@
 #ifndef STAPRUN_COMMON_H
 #define STAPRUN_COMMON_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@ struct stp_options {
 	int reader_timeout_ms;		/* -T MS, default 200 */
 	enum { STP_COLOR_NEVER, STP_COLOR_AUTO, STP_COLOR_ALWAYS } color; /* -C */
 	int relay_fd;			/* -F FD (stapio only), -1 = none */
+	int unloader_fd;		/* -U FD (stapio only): unloader.h, -1 = none */
 	const char *module;		/* first operand: path or name */
 	const char *modopts[STP_MAX_MODOPTIONS]; /* name=value operands */
 	int nmodopts;
@@ -61,6 +63,11 @@ int stp_ctl_probe(int fd, unsigned idx, const void *payload, size_t len,
 /* Removes module name: .cmd must exist and not be attached.  Returns the
  * exit status for staprun -d. */
 int stp_remove_module(const char *prog, const char *name, int verbose);
+
+/* The signals staprun holds while it loads a module and stapio releases
+ * once its handlers are in place (a Ctrl-C meanwhile ends the run in
+ * order instead of orphaning the module). */
+void stp_load_signals(sigset_t *set);
 
 void stp_msg(const char *prog, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "common.h"
+#include "unloader.h"
 #include "relay_reader.h"
 
 #include <errno.h>
@@ -62,12 +63,23 @@ static void setup_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
 	/* with -c, Ctrl-C is for the command; its exit stops the session */
 	if (opt.command)
 		signal(SIGINT, SIG_IGN);
 	else
 		sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* staprun holds these during the load; one that came meanwhile (Ctrl-C)
+ * is delivered now, to the handlers above. */
+static void unblock_signals(void)
+{
+	sigset_t held;
+
+	stp_load_signals(&held);
+	sigprocmask(SIG_UNBLOCK, &held, NULL);
 }
 
 static int send_msg(unsigned idx, const void *p, size_t len)
@@ -310,16 +322,24 @@ static enum loop_result drain_messages(void)
 }
 
 /* Returns true to tear down at once. */
-static bool handle_signals(int *nsig)
+/* true: leave the loop with *r. */
+static bool handle_signals(int *nsig, enum loop_result *r)
 {
 	unsigned char sigs[64];
 	ssize_t n = read(sigpipe_fds[0], sigs, sizeof(sigs));
 	ssize_t i;
 
+	*r = LOOP_FAIL;
 	for (i = 0; i < n; i++) {
+		if (opt.verbose)
+			stp_msg(prog, "signal %d", sigs[i]);
 		if (sigs[i] == SIGCHLD) {
 			reap_child();
 			continue;
+		}
+		if (sigs[i] == SIGQUIT) {	/* Ctrl-\: detach, the module runs on */
+			*r = LOOP_DETACH;
+			return true;
 		}
 		if (++*nsig > 2) {
 			teardown_now = true;
@@ -353,8 +373,8 @@ static enum loop_result main_loop(void)
 
 		if (poll(p, 2, 500) < 0 && errno != EINTR)
 			return LOOP_FAIL;
-		if (p[1].revents & POLLIN && handle_signals(&nsig))
-			return LOOP_FAIL;
+		if (p[1].revents & POLLIN && handle_signals(&nsig, &r))
+			return r;
 		r = drain_messages();
 		if (r != LOOP_GO)
 			return r;
@@ -363,6 +383,16 @@ static enum loop_result main_loop(void)
 
 /* --- start and finish ------------------------------------------------------- */
 
+/* Started by staprun: its unloader (unloader.h) hears how the run ended. */
+static void tell_unloader(char verdict)
+{
+	if (opt.unloader_fd < 0)
+		return;
+	stp_unloader_tell(opt.unloader_fd, verdict);
+	close(opt.unloader_fd);
+	opt.unloader_fd = -1;
+}
+
 static int unload(void)
 {
 	char path[4200], self[4096];
@@ -370,6 +400,15 @@ static int unload(void)
 	pid_t pid;
 	int status;
 
+	if (opt.unloader_fd >= 0) {
+		int rc = stp_unloader_tell(opt.unloader_fd, STP_UNLOADER_UNLOAD);
+
+		close(opt.unloader_fd);
+		opt.unloader_fd = -1;
+		if (rc)
+			stp_msg(prog, "Couldn't remove module '%s'.", modname);
+		return rc ? 1 : 0;
+	}
 	if (geteuid() == 0)
 		return stp_remove_module(prog, modname, opt.verbose);
 	/* not root: the staprun beside us removes it */
@@ -442,6 +481,7 @@ static int finish(enum loop_result r)
 	close(cmdfd);
 	cmdfd = -1;
 	if (r == LOOP_DETACH) {
+		tell_unloader(STP_UNLOADER_DETACH);
 		fprintf(stderr, "\nDisconnecting from systemtap module.\n"
 			"To reconnect, type \"staprun -A %s\"\n", modname);
 		return 0;
@@ -469,6 +509,8 @@ int main(int argc, char **argv)
 	color = opt.color == STP_COLOR_ALWAYS ||
 		(opt.color == STP_COLOR_AUTO && isatty(2) && getenv("TERM") &&
 		 strcmp(getenv("TERM"), "dumb"));
+	if (opt.unloader_fd >= 0)
+		fcntl(opt.unloader_fd, F_SETFD, FD_CLOEXEC);
 	if (opt.relay_fd >= 0) {
 		dirfd = opt.relay_fd;
 		fcntl(dirfd, F_SETFD, FD_CLOEXEC);
@@ -482,6 +524,11 @@ int main(int argc, char **argv)
 	if (cmdfd < 0) {
 		stp_msg(prog, "Cannot attach to module %s control channel; not running? (%s)",
 			modname, strerror(errno));
+		/* a failed attach leaves the module as it was; a fresh load goes */
+		if (opt.attach)
+			tell_unloader(STP_UNLOADER_DETACH);
+		else if (opt.unloader_fd >= 0)
+			unload();
 		return 1;
 	}
 	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK)) {
@@ -489,6 +536,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setup_signals();
+	unblock_signals();
 	if (opt.daemon && daemonize()) {
 		stp_msg(prog, "cannot run in the background: %s", strerror(errno));
 		return finish(LOOP_FAIL);

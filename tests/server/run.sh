@@ -3,7 +3,8 @@
 # Debian's SystemTap 4.8 client (/usr/bin/stap) and our own stap compile
 # through it; hostile requests (tests/server/rawclient, mkzip) get clear
 # refusals while the server goes on serving; 100 concurrent clients; the
-# module cache across a restart; no temporary directory left behind.
+# module cache across a restart; no temporary directory left behind; a
+# module signed with a MOK checked as the kernel reads it (modsig.sh).
 #
 #   tests/server/run.sh [--keep DIR]
 #
@@ -149,6 +150,17 @@ if [ -x /usr/bin/stap ] && /usr/bin/stap -V 2>&1 | grep -q 'version 4.8'; then
 	ko=$work/mok2/$(head -n 1 "$work/mok2.out")
 	check mok-signed sh -c "[ $rc -eq 0 ] && [ -f '$ko' ] && grep -q 'Module signed with MOK, fingerprint \"$fp\"' '$work/mok2.err' &&
 		[ \"\$(tail -c 28 '$ko')\" = '~Module signature appended~' ]"
+	# the appended signature as the kernel reads it, checked field by field
+	# and verified with the MOK the server offered (tests/server/modsig.sh)
+	ms=$here/modsig.sh sd=$work/modsig mokcert=$work/mok1/signing_key.x509
+	check mok-offered-cert-is-signing-cert cmp "$mokcert" "$srv/stapdir/ssl/server/moks/$fp/signing_key.x509"
+	check mok-sig-trailer "$ms" split "$ko" "$sd"
+	check mok-sig-original-module "$ms" module "$sd"
+	check mok-sig-pkcs7 "$ms" cms "$sd"
+	check mok-sig-signer-is-clients-mok "$ms" signer "$sd" "$mokcert" "$fp"
+	check mok-sig-verifies "$ms" verify "$sd" "$mokcert"
+	check mok-sig-one-byte-changed-fails "$ms" altered "$sd" "$mokcert"
+	check mok-sig-other-key-fails "$ms" otherkey "$sd" "$mokcert"
 
 	# revoking by the certificate's serial (ref case 28), then trusting again
 	serial=$(grep -o 'Certificate [0-9a-f:]* in' "$work/server.log" | head -n 1 | cut -d' ' -f2)
@@ -312,6 +324,8 @@ if [ -n "${fp:-}" ]; then
 	rc=$?
 	ko=$ours/mok/$(head -n 1 "$work/omok.out")
 	check our-client-mok-signed sh -c "[ $rc -eq 0 ] && [ \"\$(tail -c 28 '$ko')\" = '~Module signature appended~' ]"
+	check our-client-mok-sig-verifies sh -c "'$ms' split '$ko' '$work/omodsig' && '$ms' module '$work/omodsig' &&
+		'$ms' cms '$work/omodsig' && '$ms' signer '$work/omodsig' '$mokcert' '$fp' && '$ms' altered '$work/omodsig' '$mokcert'"
 fi
 
 # --- restart: the cache survives; clean shutdown; nothing left behind -----------

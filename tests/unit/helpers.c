@@ -172,23 +172,29 @@ static char *capture_stdout(bool (*f)(void *), void *arg, bool *result)
 struct elab_call {
 	struct th *t;
 	struct stapfile *user;
+	int pass;
 };
 
 static bool run_elab(void *arg)
 {
 	struct elab_call *c = arg;
-	return elaborate_and_report(&c->t->s, c->user, 2);
+	return elaborate_and_report(&c->t->s, c->user, c->pass);
+}
+
+bool th_elab_pass(struct th *t, const char *text, int pass, const char **out)
+{
+	struct elab_call c = { t, th_parse(t, text), pass };
+	bool ok;
+	char *printed = capture_stdout(run_elab, &c, &ok);
+	if (out)
+		*out = arena_strdup(&t->s.arena, printed);
+	free(printed);
+	return ok;
 }
 
 bool th_elab(struct th *t, const char *text, const char **listing)
 {
-	struct elab_call c = { t, th_parse(t, text) };
-	bool ok;
-	char *out = capture_stdout(run_elab, &c, &ok);
-	if (listing)
-		*listing = arena_strdup(&t->s.arena, out);
-	free(out);
-	return ok;
+	return th_elab_pass(t, text, 2, listing);
 }
 
 static void write_file(const char *path, const char *text)

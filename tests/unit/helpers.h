@@ -61,6 +61,9 @@ bool th_round_trip(struct th *t, const char *text, const char **first, const cha
 /* Pass 2 on a script; returns elaborate_and_report's verdict and puts the
  * -p2 listing (what went to stdout) in *listing when non-NULL. */
 bool th_elab(struct th *t, const char *text, const char **listing);
+/* Passes 2 to `pass` (2 or 3): *out gets what was printed (the listing, or
+ * the module's C source). */
+bool th_elab_pass(struct th *t, const char *text, int pass, const char **out);
 
 /* Temporary kernel build tree with .config `config` and kernel.release
  * `release`; returns its path (heap) for session_set_kernel. */

@@ -121,11 +121,23 @@ is_dynamic_elf() {
 		LC_ALL=C readelf -d "$1" 2>/dev/null | grep '(NEEDED)' > /dev/null
 }
 
+# NSS loads its crypto token at run time (dlopen): programs linked with
+# libnss3 (our staprun verifies .sgn files with it) need these too.
+nss_runtime="libsoftokn3.so libsoftokn3.chk libfreeblpriv3.so libfreeblpriv3.chk libfreebl3.so libfreebl3.chk"
+
 # Copies the libraries (and the loader) ldd lists for ELF file $1.
 copy_libraries() {
-	local lib
+	local lib f
 	for lib in $(ldd "$1" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\).*/\1/p'); do
 		copy_host_file "$lib"
+		# beside libnss3: that is where NSS looks for them
+		if [[ $lib == */libnss3.so ]] && [ ! -e "$stage${lib%/*}/libsoftokn3.so" ]; then
+			for f in $nss_runtime; do
+				[ -e "${lib%/*}/$f" ] || continue
+				copy_host_file "${lib%/*}/$f"
+				if [[ $f == *.so ]]; then copy_libraries "${lib%/*}/$f"; fi
+			done
+		fi
 	done
 }
 

@@ -45,8 +45,9 @@ t1=${EPOCHREALTIME/./}
 build_module stap_proto4 "-DSTP_TRANSPORT_V4"
 cflags="-std=gnu11 -O2 -Wall -Wextra -Werror -I$top/runtime/staprun -I$top/runtime/kernel -DSTP_USER_TEST"
 s=$top/runtime/staprun
-gcc $cflags -o "$run/staprun" $s/staprun.c $s/modimage.c $s/common.c $s/transport_user.c
-gcc $cflags -pthread -o "$run/stapio" $s/stapio.c $s/relay_reader.c $s/common.c $s/transport_user.c
+# staprun and stapio of the build tree (make builds them; staprun needs NSS)
+make -s -C "$top" staprun stapio > /dev/null || { echo "$prog: make staprun stapio failed" >&2; exit 2; }
+cp "$top/staprun" "$top/stapio" "$run/"
 gcc $cflags -o "$run/proto_ctl" "$here/proto_ctl.c" $s/common.c $s/transport_user.c
 echo "$prog: module built in $(( (t1 - t0) / 1000 )) ms ($(stat -c %s "$run/stap_proto.ko") bytes)" >&2
 
