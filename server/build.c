@@ -125,6 +125,8 @@ static void child(struct build_job *job, const char *out_dir)
 			pv_push(&opts.s.include_dirs, cfg.includes.v[i]);
 		for (size_t i = 0; i < cfg.defines.n; i++)
 			pv_push(&opts.s.defines, cfg.defines.v[i]);
+		if (client_wants_v4_transport(job->req))
+			pv_push(&opts.s.defines, "STP_TRANSPORT_V4");
 		opts.s.tapset_dir = cfg.tapset_dir;
 		opts.s.runtime_dir = cfg.runtime_dir;
 		rc = stap_translate(&opts);

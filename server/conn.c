@@ -115,6 +115,7 @@ static void cache_key_of(const struct cs_request *req, const struct zip_archive 
 		hash_str(h, "server-I", cfg.includes.v[i]);
 	for (size_t i = 0; i < cfg.defines.n; i++)
 		hash_str(h, "server-D", cfg.defines.v[i]);
+	hash_str(h, "transport", client_wants_v4_transport(req) ? "4.x" : "5.x");
 	hash_str(h, "privilege", privilege);
 	hash_str(h, "mok-sign", job->mok_sign);
 	hash_str(h, "mok-offer", job->mok_offer);

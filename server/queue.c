@@ -109,6 +109,11 @@ bool sgn_wants_sha1(const struct cs_request *req)
 	return cs_version_compare(req->client_version, "4.0") < 0;
 }
 
+bool client_wants_v4_transport(const struct cs_request *req)
+{
+	return cs_version_compare(req->client_version, "5.0") < 0;
+}
+
 static void sign(struct build_job *job, struct build_result *r)
 {
 	if (!r->module || r->rc != 0 || strcmp(job->privilege, "stapdev") == 0)

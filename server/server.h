@@ -118,6 +118,9 @@ struct build_job {
 int build_run(struct build_job *job, struct build_result *r);
 /* SHA-1 .sgn for clients older than 4.0, else SHA-256 (docs/protocol.md). */
 bool sgn_wants_sha1(const struct cs_request *req);
+/* SystemTap's 4.x control numbers and framing for clients older than
+ * 5.0: their staprun/stapio speak nothing else (docs/runtime-transport.md). */
+bool client_wants_v4_transport(const struct cs_request *req);
 /* Kills every running build (forced shutdown). */
 void build_kill_all(void);
 

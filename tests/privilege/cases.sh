@@ -340,6 +340,10 @@ EOF
 case_ debian-staprun-verifies-ours 0 "v4 ok" "verify_module returns 1" <<'EOF'
 setstore a48; /usr/bin/staprun -v -v stap_pr_v4.ko
 EOF
+case_ debian-staprun-verifies-our-server 0 "v4 server ok" "verify_module returns 1" <<'EOF'
+setstore server; for f in cert8.db key3.db secmod.db; do : > /etc/systemtap/staprun/$f; done
+/usr/bin/staprun -v -v dsrv/$(cat dsrv/name).ko
+EOF
 case_ debian-staprun-altered-ours 255 "" "altered" <<'EOF'
 setstore a48; /usr/bin/staprun v4alt/stap_pr_v4.ko
 EOF

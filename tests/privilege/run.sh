@@ -120,6 +120,21 @@ cp "$work/client/$srvmod.ko" "$work/client/$srvmod.ko.sgn" "$work/client/stap_pr
 [ ! -e "$work/client/stap_pr_srvdev.ko.sgn" ] || setup_failed "the server signed a stapdev module"
 mkdir -p "$mods/srvnosig" && cp "$work/client/$srvmod.ko" "$mods/srvnosig/"
 echo "$srvmod" > "$mods/srv/name"
+# SystemTap's own 4.8 client through our server: a signed stapusr module
+# with the 4.x transport, for Debian's staprun to verify in the guest
+dstap() {
+	(cd "$work/dclient" && env HOME="$work/dclient" SYSTEMTAP_DIR="$work/dclient/.systemtap" \
+		TMPDIR="$work/dclient" /usr/bin/stap --use-server="127.0.0.1:$port" "$@")
+}
+mkdir -p "$work/dclient"
+dstap --trust-servers=ssl,no-prompt > "$work/dtrust.log" 2>&1 ||
+	setup_failed "Debian's stap --trust-servers=ssl: $(cat "$work/dtrust.log")"
+dstap -r "$kver" -p4 --privilege=stapusr -e 'probe begin { println("v4 server ok") exit() }' \
+	> "$work/dsrv.out" 2> "$work/dsrv.log" || setup_failed "Debian's client build: $(cat "$work/dsrv.log")"
+dmod=$(basename "$(head -n 1 "$work/dsrv.out")" .ko)
+mkdir -p "$mods/dsrv" && cp "$work/dclient/$dmod.ko" "$work/dclient/$dmod.ko.sgn" "$mods/dsrv/" ||
+	setup_failed "Debian's client got no signed module from our server"
+echo "$dmod" > "$mods/dsrv/name"
 kill -TERM "$server_pid"; wait "$server_pid" 2> /dev/null; server_pid=""
 
 # --- test modules (our translator, for the guest's kernel) -------------------
