@@ -17,9 +17,6 @@
 
 enum { MAX_RESPONSE_BYTES = 256 * 1024 * 1024 };
 
-static const char no_default_servers[] =
-	"finding servers through Avahi is not supported yet; name one with --use-server=HOST:PORT";
-
 /* -k: $TMPDIR/stapXXXXXX, kept; NULL after a warning. */
 static char *make_keep_dir(void)
 {
@@ -56,49 +53,47 @@ static void keep_file(const char *dir, const char *name, const void *data, size_
 	free(path);
 }
 
-/* Tries every address of every spec until one is trusted and completes
- * the handshake.  *used gets a text for messages. */
-static PRFileDesc *connect_trusted(char *const *specs, size_t nspecs, int verbose, char **used)
+/* Tries every address of every spec (completed through Avahi where
+ * needed) until one is trusted and completes the handshake.  *used gets
+ * a text for messages. */
+static PRFileDesc *connect_trusted(char *const *specs, size_t nspecs,
+				   const struct remote_request *rq, char **used)
 {
+	int verbose = rq->verbose;
+	const char *why = NULL;
 	size_t n;
-	char **items = server_specs_split(specs, nspecs, &n);
+	struct server_spec *s = servers_to_try(specs, nspecs, rq, &n, &why);
 	char *priv = private_ssl_store();
 	struct trusted_check check = { .stores = { priv, GLOBAL_SSL_STORE } };
 	PRFileDesc *fd = NULL;
 	size_t tried = 0;
-	if (n == 0)
-		remote_error("no compile server given: %s", no_default_servers);
 	for (size_t i = 0; i < n && !fd; i++) {
 		char err[512];
-		struct server_spec s;
-		if (server_spec_parse(items[i], &s, err, sizeof err) < 0) {
-			remote_error("%s", err);
-			continue;
-		}
-		if (s.kind == SPEC_SERIAL)
-			remote_error("server %s: finding a server by its certificate serial needs "
-				     "Avahi, which is not supported yet", s.serial);
-		for (size_t k = 0; k < s.naddrs && !fd; k++) {
+		for (size_t k = 0; k < s[i].naddrs && !fd; k++) {
 			tried++;
 			check.why[0] = '\0';
-			fd = remote_connect(&s.addrs[k], trusted_peer_check, &check, verbose,
+			fd = remote_connect(&s[i].addrs[k], trusted_peer_check, &check, verbose,
 					    err, sizeof err);
 			if (fd) {
-				*used = server_addr_text(&s.addrs[k]);
+				*used = server_addr_text(&s[i].addrs[k]);
 			} else if (verbose >= 1) {
-				char *t = server_addr_text(&s.addrs[k]);
+				char *t = server_addr_text(&s[i].addrs[k]);
 				fprintf(stderr, "  Unable to connect to %s: %s\n", t,
 					check.why[0] ? check.why : err);
 				free(t);
 			}
 		}
-		server_spec_free(&s);
 	}
-	if (!fd)
+	if (!fd) {
 		fputs(tried ? "Unable to connect to a server.\n"
 			    : "Unable to find a suitable compile server.  [man stap-server]\n", stderr);
+		if (!tried && why)
+			fprintf(stderr, "%s\n", why);
+	}
+	for (size_t i = 0; i < n; i++)
+		server_spec_free(&s[i]);
+	free(s);
 	free(priv);
-	server_specs_free(items, n);
 	return fd;
 }
 
@@ -160,7 +155,7 @@ int remote_compile(char *const *specs, size_t nspecs, const struct remote_reques
 		keep_file(keep_dir, "client.zip", req, reqlen);
 	if (remote_nss_start() < 0)
 		goto out;
-	if (!(fd = connect_trusted(specs, nspecs, rq->verbose, &server)))
+	if (!(fd = connect_trusted(specs, nspecs, rq, &server)))
 		goto out;
 	int ex = exchange(fd, server, req, reqlen, &resp, &resplen, rq->verbose);
 	PR_Close(fd);

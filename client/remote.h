@@ -36,9 +36,10 @@ struct remote_request {
  * *module_out gets its file name (caller frees); at pass 4 the name is
  * printed as SystemTap does.  Returns the exit status for stap (0 or 1).
  *
- * Each spec may be a comma list.  A port is required for now (servers
- * without one, and certificate serials, need Avahi discovery, not yet
- * supported); no specs at all is an error for the same reason.  Every
+ * Each spec may be a comma list.  Specs without a port, certificate
+ * serials and no specs at all are completed through Avahi
+ * (client/server_select.c): no specs means the online, trusted,
+ * compatible (and below stapdev, signer) servers, newest first.  Every
  * message is printed here, including SystemTap's closing "Passes: via
  * server failed.  Try again with another '-v' option." on failure and
  * "Keeping temporary directory ..." for -k, so the caller adds none.
@@ -47,6 +48,13 @@ struct remote_request {
  * (default 15 minutes; connect and handshake at most 30 s). */
 int remote_compile(char *const *specs, size_t nspecs, const struct remote_request *rq,
 		   char **module_out);
+
+/* --use-http-server=URL: the same compile through the HTTP API of
+ * stap-serverd (docs/http-api.md): https://HOST:PORT, whose certificate
+ * must be trusted as for --use-server, or http:// to a loopback address.
+ * Submits the request archive, long-polls, fetches the response archive
+ * (module, .sgn, messages) and handles it as remote_compile does. */
+int remote_http_compile(const char *url, const struct remote_request *rq, char **module_out);
 
 /* --trust-servers=SPEC with --use-server=SPECS: adds (or with "revoke"
  * removes) trust in those servers as SSL peers for this user, for all
@@ -57,5 +65,13 @@ int remote_compile(char *const *specs, size_t nspecs, const struct remote_reques
  * stdin.  Revoking works by HOST:PORT (the server is asked for its
  * certificate) or by certificate serial (no connection). */
 int remote_trust(const char *trust_spec, char *const *specs, size_t nspecs, int verbose);
+
+/* --list-servers[=PROPS]: prints the servers that have every property
+ * of the comma list PROPS (online, trusted, signer, compatible,
+ * specified, all; NULL or "" for the default) in SystemTap's format on
+ * stderr.  rq gives the kernel, arch and privilege for "compatible" and
+ * the default.  Returns 0. */
+int remote_list_servers(const char *props, char *const *specs, size_t nspecs,
+			const struct remote_request *rq);
 
 #endif

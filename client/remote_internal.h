@@ -29,12 +29,15 @@ struct server_spec {
 	enum spec_kind kind;
 	char *serial;           /* SPEC_SERIAL: lower-case "00:cc:26:2e:ed" */
 	int port;               /* 0 when none was given */
+	char *name;             /* a host name given without a port: matched against Avahi */
 	struct server_addr *addrs;  /* SPEC_ADDRESS: every address the name resolves to */
 	size_t naddrs;
 };
 
-/* Parses (and for host names resolves) one spec.  A missing port is an
- * error until Avahi discovery lands.  0, or -1 with err. */
+/* Parses (and for host names with a port resolves) one spec.  Without a
+ * port, an address keeps port 0 and a name goes to `name`, both to be
+ * matched against Avahi's servers; so does a NAME.local:PORT that
+ * getaddrinfo does not know.  0, or -1 with err. */
 int server_spec_parse(const char *text, struct server_spec *out, char *err, size_t errlen);
 void server_spec_free(struct server_spec *s);
 /* --use-server values may hold comma lists; returns the single items
@@ -78,6 +81,51 @@ bool record_peer_check(const unsigned char *der, size_t derlen, void *arg);
 /* Connects to a, printing "Attempting ..." at -vv.  NULL with err. */
 PRFileDesc *remote_connect(const struct server_addr *a, tls_peer_check check, void *arg,
 			   int verbose, char *err, size_t errlen);
+
+/* ---- discover.c: servers announced through Avahi (_stap._tcp) ---- */
+
+/* One resolved announcement. */
+struct online_server {
+	char *host;             /* the Avahi host name ("vm.local") */
+	char *addr;             /* numeric IPv4 or IPv6 */
+	int port;
+	char *sysinfo;          /* "KVER ARCH", NULL when not announced */
+	char *certinfo;         /* "00:cc:26:2e:ed", NULL when not announced */
+	char *version;          /* "4.8"; "1.0" when not announced */
+	char **moks;            /* mok_info values only */
+	size_t nmoks;
+};
+/* Browses for at most about 2 s.  0, or -1 after printing why (no daemon):
+ * then there are no online servers. */
+int discover_servers(struct online_server **out, size_t *n);
+void online_servers_free(struct online_server *s, size_t n);
+void online_server_clear(struct online_server *s);
+/* Fills sysinfo, certinfo, version (default "1.0") and the MOKs from
+ * one resolution's TXT list: the first value of each key; as MOKs only
+ * mok_info values, never the records that follow them. */
+struct AvahiStringList;
+void online_server_read_txt(struct online_server *s, struct AvahiStringList *txt);
+/* Dotted versions; unknown forms count as "1.0". */
+int version_compare(const char *a, const char *b);
+/* sysinfo is "release arch" or "arch", and when the client needs signed
+ * modules (nmoks > 0) a fingerprint is shared ("missing" matches all). */
+bool online_server_compatible(const struct online_server *s, const char *release,
+			      const char *arch, char *const *moks, size_t nmoks);
+/* The certinfo is the serial of a certificate in store (NSS started). */
+bool online_server_in_store(const struct online_server *s, const char *store);
+
+/* ---- server_select.c: specs and Avahi together ---- */
+
+/* Fills the addresses of specs that need Avahi: no spec at all (the
+ * default servers: online, trusted, compatible and, unless stapdev,
+ * signer, newest version first), a spec without a port (online servers
+ * of that name or address, compatible and signer), a certificate serial,
+ * or a NAME.local the resolver does not know.  rq NULL: no filters (for
+ * --trust-servers).  Returns the specs to try (heap), *n their count,
+ * and with none *why may say SystemTap's reason ("No servers online to
+ * select from.").  NSS must be started. */
+struct server_spec *servers_to_try(char *const *specs, size_t nspecs,
+				   const struct remote_request *rq, size_t *n, const char **why);
 
 /* ---- remote_request.c: the request archive ---- */
 

@@ -4,8 +4,9 @@
  *   a.b.c.d:PORT
  *   a certificate serial, five colon fields (00:cc:26:2e:ed[:PORT])
  *   NAME:PORT, resolved with getaddrinfo
- * Without a port a server can only be found through Avahi, which is not
- * supported yet, so that is an error here. */
+ * Without a port (and for a serial) the server is looked up among the
+ * servers Avahi finds (server_select.c); here such a spec keeps its
+ * address, or its name, with port 0. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "remote_internal.h"
@@ -23,9 +25,6 @@ enum {
 	MAX_SPEC_LEN = 1024,
 	MAX_ADDRS_PER_NAME = 16,     /* getaddrinfo answers beyond this are not tried */
 };
-
-static const char no_avahi[] =
-	"finding servers through Avahi is not supported yet; give HOST:PORT, a.b.c.d:PORT or [IPV6]:PORT";
 
 /* "5555" -> 5555; -1 unless a decimal 1..65535. */
 static int parse_port(const char *s)
@@ -67,10 +66,11 @@ static bool numeric_address(const char *addr, int family, char *out, size_t outl
 	return ok;
 }
 
-static int need_port(const char *text, char *err, size_t errlen)
+/* An address without a port: matched against Avahi's servers later. */
+static int no_port(struct server_spec *s, const char *canon)
 {
-	snprintf(err, errlen, "server '%s' has no port: %s", text, no_avahi);
-	return -1;
+	add_addr(s, canon, 0, NULL);
+	return 1;
 }
 
 /* [ADDR], [ADDR]:PORT, or a bare IPv6 address.  1 parsed, 0 not this
@@ -88,7 +88,7 @@ static int parse_ipv6(const char *text, struct server_spec *s, char *err, size_t
 		if (!ok)
 			return 0;
 		if (close[1] == '\0')
-			return need_port(text, err, errlen);
+			return no_port(s, canon);
 		int port = close[1] == ':' ? parse_port(close + 2) : -1;
 		if (port < 0) {
 			snprintf(err, errlen, "server '%s': bad port after ']' (want [ADDR]:1..65535)", text);
@@ -100,7 +100,7 @@ static int parse_ipv6(const char *text, struct server_spec *s, char *err, size_t
 	}
 	if (!numeric_address(text, AF_INET6, canon, sizeof canon))
 		return 0;
-	return need_port(text, err, errlen);   /* ADDR:PORT is ambiguous: brackets carry a port */
+	return no_port(s, canon);   /* ADDR:PORT is ambiguous: brackets carry a port */
 }
 
 /* a.b.c.d[:PORT].  1, 0, -1 as parse_ipv6. */
@@ -113,15 +113,15 @@ static int parse_ipv4(const char *text, struct server_spec *s, char *err, size_t
 	free(addr);
 	if (ok != 1)
 		return 0;
+	char canon[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &in, canon, sizeof canon);
 	if (!colon)
-		return need_port(text, err, errlen);
+		return no_port(s, canon);
 	int port = parse_port(colon + 1);
 	if (port < 0) {
 		snprintf(err, errlen, "server '%s': bad port (want a.b.c.d:1..65535)", text);
 		return -1;
 	}
-	char canon[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &in, canon, sizeof canon);
 	s->port = port;
 	add_addr(s, canon, port, NULL);
 	return 1;
@@ -208,8 +208,8 @@ static int parse_host(const char *text, struct server_spec *s, char *err, size_t
 		goto out;
 	}
 	if (!colon) {
-		rc = need_port(text, err, errlen);
-		goto out;
+		s->name = name;     /* found through Avahi */
+		return 0;
 	}
 	int port = parse_port(colon + 1);
 	if (port < 0) {
@@ -219,6 +219,12 @@ static int parse_host(const char *text, struct server_spec *s, char *err, size_t
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res = NULL;
 	int gai = getaddrinfo(name, NULL, &hints, &res);
+	size_t len = strlen(name);
+	if (gai != 0 && len > 6 && strcasecmp(name + len - 6, ".local") == 0) {
+		s->name = name;     /* an Avahi name the resolver does not know */
+		s->port = port;
+		return 0;
+	}
 	if (gai != 0) {
 		snprintf(err, errlen, "cannot resolve server '%s': %s", name, gai_strerror(gai));
 		goto out;
@@ -268,6 +274,7 @@ void server_spec_free(struct server_spec *s)
 	free(s->addrs);
 	free(s->text);
 	free(s->serial);
+	free(s->name);
 	*s = (struct server_spec){ 0 };
 }
 

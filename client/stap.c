@@ -41,7 +41,8 @@ static int compile_remotely(struct stap_options *o)
 		rq.last_pass = 4;
 	}
 	char *ko = NULL;
-	int rc = remote_compile((char *const *)o->servers.v, o->servers.n, &rq, &ko);
+	int rc = o->http_server ? remote_http_compile(o->http_server, &rq, &ko)
+				: remote_compile((char *const *)o->servers.v, o->servers.n, &rq, &ko);
 	if (rc == 0 && rq.last_pass == 5 && ko) {
 		o->s.kernel.release = xstrdup(rq.kernel_release);
 		run_staprun(&o->s, ko);	/* returns only on failure */
@@ -49,6 +50,19 @@ static int compile_remotely(struct stap_options *o)
 	}
 	free(ko);
 	return rc;
+}
+
+/* --list-servers: "compatible" is judged for -r/-a or this machine. */
+static int list_servers(struct stap_options *o)
+{
+	struct utsname u;
+	uname(&u);
+	struct remote_request rq = {
+		.kernel_release = o->kernel ? o->kernel : u.release,
+		.arch = o->arch ? o->arch : u.machine,
+		.privilege = o->s.privilege,
+	};
+	return remote_list_servers(o->list_servers, (char *const *)o->servers.v, o->servers.n, &rq);
 }
 
 int main(int argc, char **argv)
@@ -64,7 +78,9 @@ int main(int argc, char **argv)
 		rc = 1;
 		break;
 	default:
-		if (o.trust_servers)
+		if (o.list_servers)
+			rc = list_servers(&o);
+		else if (o.trust_servers)
 			rc = remote_trust(o.trust_servers, (char *const *)o.servers.v,
 					  o.servers.n, o.s.verbose);
 		else if (o.use_server)

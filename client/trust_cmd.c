@@ -141,11 +141,6 @@ static void send_probe(PRFileDesc *fd, int verbose)
 
 static int add_trust(const struct trust_opts *o, const struct server_spec *s, int verbose)
 {
-	if (s->kind == SPEC_SERIAL) {
-		remote_error("server %s: adding trust by certificate serial needs Avahi, "
-			     "which is not supported yet; give the server's HOST:PORT", s->serial);
-		return -1;
-	}
 	struct record_check peer = { 0 };
 	PRFileDesc *fd = connect_any(s, &peer, verbose);
 	if (!fd)
@@ -249,12 +244,34 @@ int remote_trust(const char *trust_spec, char *const *specs, size_t nspecs, int 
 	size_t nservers = 0;
 	for (size_t i = 0; i < n; i++) {
 		char err[512];
-		if (server_spec_parse(items[i], &servers[nservers], err, sizeof err) < 0) {
+		struct server_spec *s = &servers[nservers];
+		if (server_spec_parse(items[i], s, err, sizeof err) < 0) {
 			remote_error("%s", err);
 			status = 1;
-		} else {
-			nservers++;
+			continue;
 		}
+		bool need_avahi = s->kind == SPEC_ADDRESS && (!s->port || s->name);
+		if (s->kind == SPEC_SERIAL && !o.revoke)
+			need_avahi = true;	/* adding connects; revoking by serial does not */
+		if (need_avahi) {
+			/* the addresses Avahi knows for it, unfiltered */
+			const char *why;
+			size_t nfound;
+			char *one[1] = { items[i] };
+			struct server_spec *found = servers_to_try(one, 1, NULL, &nfound, &why);
+			server_spec_free(s);
+			if (nfound == 0) {
+				free(found);
+				status = 1;
+				continue;
+			}
+			*s = found[0];
+			s->kind = SPEC_ADDRESS;
+			for (size_t k = 1; k < nfound; k++)
+				server_spec_free(&found[k]);
+			free(found);
+		}
+		nservers++;
 	}
 	if (nservers == 0) {
 		if (n == 0)

@@ -18,6 +18,11 @@ packages=(
 	openssl                 # tests check signatures and certificates with it
 	systemtap-client systemtap-server # interoperability tests against SystemTap 4.8
 	iproute2                # loopback in the network namespaces of those tests
+	systemd groff-base      # tests/service: systemd-analyze, systemd-sysusers, systemd-tmpfiles; man pages
+	debhelper fakeroot debootstrap # tests/packaging: dpkg-buildpackage of debian/, a fresh root
+	libmicrohttpd-dev libjson-c-dev # the server's HTTP/JSON API (server/http.c)
+	chromium curl           # tests/http: the status page in headless Chromium, the API with curl
+	libavahi-client-dev avahi-daemon avahi-utils dbus # LAN discovery (server/avahi.c, client/discover.c) and tests/avahi
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,7 +2,8 @@
 # Every test: unit tests (cmocka), the pass-1/2 corpus, Debian's example
 # scripts, the same under AddressSanitizer/UBSan, the fuzz regressions,
 # the installed modes (staprun setuid), the compile service on loopback
-# (certificates, client, server), and the QEMU target runs (smoke,
+# (certificates, client, server), the server as a service and the Debian
+# packages, and the QEMU target runs (smoke,
 # transport, end-to-end scripts).
 # Ends with one line "N passed, N failed[, N skipped]"; exit 0 when none failed.
 set -uo pipefail
@@ -80,6 +81,20 @@ tests/install/run.sh > "$log/install" 2>&1;    count "make install (staprun setu
 # 4.8 client, hostile requests, 100 concurrent clients, the cache).
 tests/certs/run.sh > "$log/certs" 2>&1;        count "certificates, signatures, trust stores, TLS" "$log/certs"
 tests/client/run.sh > "$log/client" 2>&1;      count "thin client (stap --use-server)" "$log/client"
+# The server as a service: systemd unit, sysusers.d, tmpfiles.d, config;
+# SIGHUP reload and SIGTERM clean-up; the stap-server control script.
+tests/service/run.sh > "$log/service" 2>&1;    count "service (systemd/, SIGHUP, SIGTERM, stap-server)" "$log/service"
+# debian/: .deb packages built from a copy of the tree, installed with apt in
+# a fresh Debian 12 root; the installed server builds the main job's module
+# there, which the installed staprun runs in the QEMU target (--vm).
+tests/packaging/run.sh --vm > "$log/packaging" 2>&1; count "Debian packages (build, install in a fresh root, main job from them)" "$log/packaging"
+# Avahi between two hosts in network namespaces (their own dbus and
+# avahi-daemon): announcing, --list-servers, a bare --use-server.
+tests/avahi/run.sh > "$log/avahi" 2>&1;        count "Avahi discovery (two hosts in namespaces)" "$log/avahi"
+# The HTTP/JSON API (docs/http-api.md): endpoints, errors, hostile input,
+# metrics, the document's examples, --use-http-server, the status page in
+# headless Chromium; its last step runs an HTTP-built module in the VM.
+tests/http/run.sh --vm > "$log/http" 2>&1;      count "HTTP/JSON API (stap-serverd --http-port)" "$log/http"
 
 # The QEMU target: a Debian kernel from the archive (scripts/stap-prep),
 # booted under TCG; a hand-written module, the transport with our

@@ -15,7 +15,6 @@
 #include <ftw.h>
 #include <prio.h>
 #include <prnetdb.h>
-#include <sechash.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,110 +25,6 @@
 
 const struct server_identity *server_id;
 char toolchain_hash[65];
-
-/* The highest privilege the words ask for; the translator reads them the
- * same way (the last --privilege or --unprivileged wins). */
-static const char *requested_privilege(const struct cs_request *req)
-{
-	const char *p = "stapdev";
-	for (size_t i = 0; i < req->argc; i++) {
-		const char *w = req->argv[i];
-		if (strcmp(w, "--") == 0)
-			break;
-		if (strncmp(w, "--privilege=", 12) == 0)
-			p = w + 12;
-		else if (strcmp(w, "--unprivileged") == 0)
-			p = "stapusr";
-	}
-	return p;
-}
-
-static int privilege_rank(const char *p)
-{
-	return strcmp(p, "stapusr") == 0 ? 1 : strcmp(p, "stapsys") == 0 ? 2 : 3;
-}
-
-/* --- the cache key ------------------------------------------------------------------ */
-
-static void hash_field(HASHContext *h, const char *tag, const void *p, size_t n)
-{
-	unsigned char len[8];
-	for (int i = 0; i < 8; i++)
-		len[i] = (unsigned char)((uint64_t)n >> (8 * i));
-	HASH_Update(h, (const unsigned char *)tag, (unsigned)strlen(tag) + 1);
-	HASH_Update(h, len, sizeof len);
-	if (n)
-		HASH_Update(h, p, (unsigned)n);
-}
-
-static void hash_str(HASHContext *h, const char *tag, const char *s)
-{
-	hash_field(h, tag, s ? s : "", s ? strlen(s) : 0);
-}
-
-static int by_name(const void *a, const void *b)
-{
-	const struct zip_entry *x = *(const struct zip_entry *const *)a;
-	const struct zip_entry *y = *(const struct zip_entry *const *)b;
-	return strcmp(x->name, y->name);
-}
-
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", d[i]);
-	out[2 * n] = '\0';
-}
-
-/* Everything that changes a build's result: the translator, tapsets and
- * runtime (toolchain_hash), the kernel, the words, the accepted locale,
- * the script and tapset files, the server's own -I/-D, and the signer. */
-static void cache_key_of(const struct cs_request *req, const struct zip_archive *files,
-			 const struct kstore_kernel *k, const char *privilege,
-			 const struct build_job *job, struct cache_key *key)
-{
-	HASHContext *h = HASH_Create(HASH_AlgSHA256);
-	HASH_Begin(h);
-	hash_str(h, "format", "stapcs-cache-1");
-	hash_str(h, "toolchain", toolchain_hash);
-	hash_str(h, "kernel", k->release);
-	hash_str(h, "kernel-arg", k->kernel_arg);
-	hash_str(h, "build-id", k->build_id);
-	for (size_t i = 0; i < req->argc; i++)
-		hash_str(h, "arg", req->argv[i]);
-	for (size_t i = 0; i < req->nlocale; i++)
-		hash_str(h, "locale", req->locale[i]);
-	const struct zip_entry **sorted = xcalloc(files->n + 1, sizeof *sorted);
-	for (size_t i = 0; i < files->n; i++)
-		sorted[i] = &files->e[i];
-	qsort(sorted, files->n, sizeof *sorted, by_name);
-	for (size_t i = 0; i < files->n; i++) {
-		if (strncmp(sorted[i]->name, "script/", 7) && strncmp(sorted[i]->name, "tapset/", 7))
-			continue;
-		hash_str(h, sorted[i]->is_dir ? "dir" : "file", sorted[i]->name);
-		if (!sorted[i]->is_dir)
-			hash_field(h, "data", sorted[i]->data, sorted[i]->size);
-	}
-	free(sorted);
-	for (size_t i = 0; i < cfg.includes.n; i++)
-		hash_str(h, "server-I", cfg.includes.v[i]);
-	for (size_t i = 0; i < cfg.defines.n; i++)
-		hash_str(h, "server-D", cfg.defines.v[i]);
-	hash_str(h, "transport", client_wants_v4_transport(req) ? "4.x" : "5.x");
-	hash_str(h, "privilege", privilege);
-	hash_str(h, "mok-sign", job->mok_sign);
-	hash_str(h, "mok-offer", job->mok_offer);
-	if (strcmp(privilege, "stapdev") != 0) {
-		hash_str(h, "signer", server_id->certinfo);
-		hash_str(h, "sgn-hash",
-			 sgn_wants_sha1(req) ? "sha1" : "sha256");
-	}
-	unsigned char d[32];
-	unsigned len = 0;
-	HASH_End(h, d, &len, sizeof d);
-	HASH_Destroy(h);
-	hex(d, sizeof d, key->hex);
-}
 
 /* --- responses ------------------------------------------------------------------------ */
 
@@ -165,40 +60,6 @@ static void send_refusal(PRFileDesc *fd, const char *peer, const char *msg)
 	free(text);
 }
 
-/* The response archive of a result; NULL if it cannot be made. */
-static unsigned char *result_zip(const struct cs_request *req, const struct build_result *r,
-				 size_t *len)
-{
-	struct zip_writer *w = zip_writer_new();
-	char rc[16];
-	snprintf(rc, sizeof rc, "%d", r->rc);
-	struct strbuf err;
-	sb_init(&err);
-	for (size_t i = 0; i < req->nnotes; i++)
-		sb_printf(&err, "%s\n", req->notes[i]);
-	sb_putn(&err, r->err ? r->err : "", r->errlen);
-	zip_writer_add(w, "version", CS_PROTOCOL_VERSION, strlen(CS_PROTOCOL_VERSION), 0644);
-	zip_writer_add(w, "rc", rc, strlen(rc), 0644);
-	zip_writer_add(w, "stdout", r->out ? r->out : "", r->outlen, 0600);
-	zip_writer_add(w, "stderr", err.s, err.len, 0600);
-	zip_writer_add_dir(w, "stap000000");
-	if (r->module_name && r->module) {
-		char *ko = xasprintf("stap000000/%s", r->module_name);
-		zip_writer_add(w, ko, r->module, r->modlen, 0644);
-		if (r->mok_cert)
-			zip_writer_add(w, "signing_key.x509", r->mok_cert, r->mok_certlen, 0644);
-		if (r->sgn) {
-			char *sgn = xasprintf("%s.sgn", ko);
-			zip_writer_add(w, sgn, r->sgn, r->sgnlen, 0644);
-			free(sgn);
-		}
-		free(ko);
-	}
-	sb_free(&err);
-	unsigned char *buf;
-	return zip_writer_finish(w, &buf, len) == 0 ? buf : NULL;
-}
-
 static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)st;
@@ -223,109 +84,47 @@ static double ms_since(const struct timespec *t0)
 static void handle(PRFileDesc *fd, const char *peer, const unsigned char *body, size_t len,
 		   const struct timespec *t0)
 {
-	char err[512];
-	struct zip_archive z = { 0 };
-	struct zip_limits lim = zip_default_limits;
-	lim.max_total = cfg.max_uncompressed;
-	lim.max_entry = cfg.max_uncompressed;
-	if (zip_read_mem(body, len, &lim, &z, err, sizeof err) != 0) {
-		server_log("Request from %s refused: %s", peer, err);
-		char *m = xasprintf("the request archive was refused: %s", err);
-		send_refusal(fd, peer, m);
-		free(m);
+	struct prepared_request p;
+	if (request_prepare(body, len, peer, &p) != 0) {
+		send_refusal(fd, peer, p.message);
+		metrics_request("systemtap", "refused");
+		request_release(&p);
 		return;
 	}
-	struct cs_request req = { 0 };
-	if (cs_request_parse(&z, &req, err, sizeof err) != 0) {
-		server_log("Request from %s refused: %s", peer, err);
-		send_refusal(fd, peer, err);
-		zip_archive_free(&z);
-		return;
-	}
-	server_log("Client version is %s", req.client_version);
-	for (size_t i = 0; i < req.nnotes; i++)
-		server_log("%s", req.notes[i]);
-
-	size_t nk = 0;
-	struct kstore_kernel *kernels = kstore_list(&nk);
-	char *why = NULL;
-	struct kstore_kernel *k = kstore_match(kernels, nk, req.kernel_release, req.arch,
-					       req.kernel_build_id, &why);
-	const char *privilege = requested_privilege(&req);
-	struct strbuf words;
-	sb_init(&words);
-	for (size_t i = 0; i < req.argc; i++)
-		sb_printf(&words, "%s ", req.argv[i]);
-	server_log("Options passed from the client: %s", words.s);
-	sb_free(&words);
-	if (!k) {
-		server_log("Request from %s refused: %s", peer, why);
-		send_refusal(fd, peer, why);
-	} else if (privilege_rank(privilege) > privilege_rank(cfg.max_privilege)) {
-		char *m = xasprintf("this server builds modules up to --privilege=%s only; "
-				    "the request asks for %s", cfg.max_privilege, privilege);
-		server_log("Request from %s refused: %s", peer, m);
-		send_refusal(fd, peer, m);
-		free(m);
+	const char *release = p.job.kernel->release;
+	unsigned char *ready = NULL;
+	size_t ready_len = 0;
+	struct build_result r;
+	if (p.req.nnotes == 0 && cache_get_response(&p.key, &ready, &ready_len)) {
+		send_bytes(fd, ready, ready_len, peer);
+		server_log("Request from %s complete: kernel %s, %s, %.0f ms", peer, release,
+			   "from the cache", ms_since(t0));
+		metrics_request("systemtap", "cached");
+		metrics_recent("systemtap", release, NULL, 0, true, ms_since(t0));
+		free(ready);
+	} else if (request_build(&p, peer, &r) != 0) {
+		send_refusal(fd, peer, "the server cannot make a temporary directory");
+		metrics_request("systemtap", "refused");
 	} else {
-		struct build_job job = {
-			.req = &req, .files = &z, .kernel = k, .privilege = privilege,
-		};
-		char *mok_sign = NULL, *mok_offer = NULL;
-		if (req.mok_sent) {
-			mok_sign = mok_find(req.mok, req.nmok);
-			if (!mok_sign)
-				mok_offer = mok_any_or_create();
-			job.mok_sign = mok_sign;
-			job.mok_offer = mok_offer;
-		}
-		struct cache_key key;
-		cache_key_of(&req, &z, k, privilege, &job, &key);
-		char *dir = xasprintf("%s/stap-server.XXXXXX", cfg.tmp_root);
-		unsigned char *ready = NULL;
-		size_t ready_len = 0;
-		if (req.nnotes == 0 && cache_get_response(&key, &ready, &ready_len)) {
-			send_bytes(fd, ready, ready_len, peer);
-			server_log("Request from %s complete: kernel %s, %s, %.0f ms", peer, k->release,
-				   "from the cache", ms_since(t0));
-			free(ready);
-		} else if (!mkdtemp(dir)) {
-			server_log("Request from %s: cannot make a directory in %s: %s", peer,
-				   cfg.tmp_root, strerror(errno));
-			send_refusal(fd, peer, "the server cannot make a temporary directory");
-		} else {
-			job.dir = dir;
-			struct build_result r;
-			queue_build(&key, &job, &r);
-			size_t zlen = 0;
-			unsigned char *zip = result_zip(&req, &r, &zlen);
-			if (zip)
-				send_bytes(fd, zip, zlen, peer);
-			else
-				server_log("Request from %s: cannot make the response archive", peer);
-			/* without per-request notes the archive is the same for
-			 * every request of this key: keep it, the next hit is sent
-			 * as it is (no inflating and deflating the module again) */
-			if (zip && !r.transient && req.nnotes == 0)
-				cache_put_response(&key, zip, zlen);
-			free(zip);
-			server_log("Request from %s complete: kernel %s, rc %d, %s, %.0f ms", peer,
-				   k->release, r.rc, r.cached ? "from the cache" : "built",
-				   ms_since(t0));
-			build_result_free(&r);
-			if (cfg.keep)
-				server_log("Keeping temporary directory %s", dir);
-			else
-				remove_tree(dir);
-		}
-		free(dir);
-		free(mok_sign);
-		free(mok_offer);
+		size_t zlen = 0;
+		unsigned char *zip = request_response_zip(&p.req, &r, &zlen);
+		if (zip)
+			send_bytes(fd, zip, zlen, peer);
+		else
+			server_log("Request from %s: cannot make the response archive", peer);
+		/* without per-request notes the archive is the same for
+		 * every request of this key: keep it, the next hit is sent
+		 * as it is (no inflating and deflating the module again) */
+		if (zip && !r.transient && p.req.nnotes == 0)
+			cache_put_response(&p.key, zip, zlen);
+		free(zip);
+		server_log("Request from %s complete: kernel %s, rc %d, %s, %.0f ms", peer,
+			   release, r.rc, r.cached ? "from the cache" : "built", ms_since(t0));
+		metrics_request("systemtap", r.rc == 0 ? (r.cached ? "cached" : "built") : "failed");
+		metrics_recent("systemtap", release, r.module_name, r.rc, r.cached, ms_since(t0));
+		build_result_free(&r);
 	}
-	free(why);
-	kstore_free(kernels, nk);
-	cs_request_free(&req);
-	zip_archive_free(&z);
+	request_release(&p);
 }
 
 /* The announced len bytes, within read_timeout_s in all.  Memory grows
@@ -383,11 +182,13 @@ void conn_serve(void *arg)
 		server_log("Request from %s refused: invalid request size: negative value (%d)",
 			   peer, len);
 		send_refusal(fd, peer, "invalid request size: negative value");
+		metrics_rejected(REFUSE_SIZE);
 	} else if ((size_t)len > cfg.max_compressed) {
 		char *m = xasprintf("the request is %d bytes; this server accepts at most %zu "
 				    "(--max-compressed-request)", len, cfg.max_compressed);
 		server_log("Request from %s refused: %s", peer, m);
 		send_refusal(fd, peer, m);
+		metrics_rejected(REFUSE_SIZE);
 		free(m);
 	} else {
 		unsigned char *body = NULL;
@@ -395,6 +196,7 @@ void conn_serve(void *arg)
 			server_log("Request from %s: incomplete request of %d bytes: %s", peer, len,
 				   err);
 			send_refusal(fd, peer, "the request ended before its announced size");
+			metrics_rejected(REFUSE_INCOMPLETE);
 		} else {
 			server_log("Request from %s: %d bytes", peer, len);
 			handle(fd, peer, body, (size_t)len, &t0);

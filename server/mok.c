@@ -70,6 +70,24 @@ char *mok_find(char *const *fps, size_t n)
 	return NULL;
 }
 
+int mok_list(char ***fps)
+{
+	*fps = NULL;
+	DIR *d = moks_root ? opendir(moks_root) : NULL;
+	if (!d)
+		return 0;
+	struct ptrvec v = { 0 };
+	struct dirent *e;
+	pthread_mutex_lock(&mok_lock);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && mok_valid(e->d_name))
+			pv_push(&v, xstrdup(e->d_name));
+	pthread_mutex_unlock(&mok_lock);
+	closedir(d);
+	*fps = (char **)v.v;
+	return (int)v.n;
+}
+
 /* Runs argv (no shell), output to the log; true on exit status 0. */
 static bool run(char *const argv[], const char *cwd)
 {

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server.h"
 
@@ -16,6 +17,7 @@ struct inflight {
 	bool done;
 	struct build_result result;
 	int waiters;                /* requests waiting for this build, besides its owner */
+	bool cancelled;             /* its owner gave up before a slot: joins nobody */
 	pthread_cond_t done_cv;
 	struct inflight *next;
 };
@@ -140,16 +142,33 @@ static void run_in_slot(struct build_job *job, struct build_result *r)
 	n_waiting++;
 	if (free_slots == 0 || ticket != serving)
 		server_log("Server is busy: request waits for a build slot (%d waiting)", n_waiting);
-	while (free_slots == 0 || ticket != serving)
+	job->waiting = true;
+	while (ticket != serving || (free_slots == 0 && !job->cancel))
 		pthread_cond_wait(&slot_cv, &qlock);
+	job->waiting = false;
 	serving++;
-	free_slots--;
 	n_waiting--;
+	if (job->cancel) {	/* gives its turn to the next ticket */
+		pthread_cond_broadcast(&slot_cv);
+		pthread_mutex_unlock(&qlock);
+		memset(r, 0, sizeof *r);
+		append_err(r, "Server: the build was cancelled before it started\n");
+		r->rc = 1;
+		r->transient = true;
+		return;
+	}
+	free_slots--;
 	n_busy++;
 	pthread_cond_broadcast(&slot_cv);	/* the next ticket may fit too */
 	pthread_mutex_unlock(&qlock);
 
+	if (job->started)
+		job->started(job);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	build_run(job, r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_build_time((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	mok_step(job, r);
 	sign(job, r);
 
@@ -160,15 +179,31 @@ static void run_in_slot(struct build_job *job, struct build_result *r)
 	pthread_mutex_unlock(&qlock);
 }
 
+bool queue_cancel(struct build_job *job)
+{
+	pthread_mutex_lock(&qlock);
+	struct inflight *f = job->inflight;
+	bool ok = job->waiting && f && f->waiters == 0 && !job->cancel;
+	if (ok) {
+		job->cancel = true;
+		f->cancelled = true;
+		pthread_cond_broadcast(&slot_cv);
+	}
+	pthread_mutex_unlock(&qlock);
+	return ok;
+}
+
 void queue_build(const struct cache_key *key, struct build_job *job, struct build_result *r)
 {
 	if (cache_get(key, r))
 		return;
 	pthread_mutex_lock(&qlock);
 	for (struct inflight *f = building; f; f = f->next) {
-		if (strcmp(f->key.hex, key->hex) != 0)
+		if (strcmp(f->key.hex, key->hex) != 0 || f->cancelled)
 			continue;
 		f->waiters++;
+		if (job->started)
+			job->started(job);	/* shares a build already under way or queued */
 		while (!f->done)
 			pthread_cond_wait(&f->done_cv, &qlock);
 		build_result_copy(r, &f->result);
@@ -186,9 +221,13 @@ void queue_build(const struct cache_key *key, struct build_job *job, struct buil
 	pthread_cond_init(&mine->done_cv, NULL);
 	mine->next = building;
 	building = mine;
+	job->inflight = mine;
 	pthread_mutex_unlock(&qlock);
 
 	run_in_slot(job, r);
+	pthread_mutex_lock(&qlock);
+	job->inflight = NULL;
+	pthread_mutex_unlock(&qlock);
 	if (!r->transient)
 		cache_put(key, r);
 

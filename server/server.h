@@ -7,7 +7,10 @@
  * (server/build.c) with resource limits; at most max_builds children run
  * at once, the rest wait in FIFO order (server/queue.c).  Identical
  * requests in flight share one build.  NSS is used only by the parent's
- * threads, never by a build child. */
+ * threads, never by a build child.  The Avahi announcement (avahi.c) has
+ * one thread of its own, an avahi threaded poll.  The HTTP API (http.c)
+ * answers from libmicrohttpd's thread pool and gives each of its builds a
+ * thread of its own that goes through the same queue. */
 #ifndef STAP_SERVER_H
 #define STAP_SERVER_H
 
@@ -53,10 +56,22 @@ struct server_config {
 	const char *runtime_dir;    /* the module runtime (-R or default) */
 };
 extern struct server_config cfg;
+extern int server_port;             /* the SystemTap protocol port, once bound */
+/* A size: digits, then K, M or G (binary); no sign.  serverd.c */
+bool parse_size(const char *s, uint64_t *out);
 
 /* --- log.c ---------------------------------------------------------------- */
 int log_open(const char *path);        /* NULL: stderr */
+int log_reopen(void);                  /* SIGHUP: the file again, by name (rotation) */
 void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- config.c: the configuration file (--config FILE) ---------------------------- */
+/* FILE's KEY=VALUE lines as stap-serverd options (appended to args), to be
+ * parsed before the command line's.  0, or -1 with a message in err. */
+int config_read_args(const char *path, struct ptrvec *args, char *err, size_t errlen);
+/* SIGHUP: reads FILE again; the limits and --privilege change for the next
+ * requests (unless the command line set them), other changes are logged. */
+void config_reload(const char *path, int argc, char **argv);
 
 /* --- kstore.c: the kernels this server builds for ----------------------------- */
 struct kstore_kernel {
@@ -103,6 +118,7 @@ void cache_put_response(const struct cache_key *k, const unsigned char *zip, siz
 void cache_stats(uint64_t *hits, uint64_t *misses, uint64_t *bytes);
 
 /* --- build.c: one build in a child process ----------------------------------------- */
+struct inflight;
 struct build_job {
 	const struct cs_request *req;
 	const struct zip_archive *files;      /* request entries (script/, tapset/) */
@@ -111,6 +127,12 @@ struct build_job {
 	char *dir;                            /* the request's private directory */
 	const char *mok_sign;                 /* sign with this MOK (a client fingerprint we hold) */
 	const char *mok_offer;                /* no MOK in common: offer this one, rc 1 */
+	void (*started)(struct build_job *);  /* optional: it got a slot (or shares a build) */
+	void *owner;                          /* for started() */
+	/* queue.c's, under its lock */
+	struct inflight *inflight;            /* its build while queued or running */
+	bool waiting;                         /* waits for a slot */
+	bool cancel;                          /* queue_cancel: give up the turn */
 };
 /* Runs passes 1-4 for the request in a forked child under the limits of
  * cfg; fills r (rc, stdout, stderr, module).  Returns 0, or -1 when the
@@ -130,6 +152,9 @@ void queue_init(int slots);
  * requesters of the same key) when a slot is free, then caches it. */
 void queue_build(const struct cache_key *key, struct build_job *job, struct build_result *r);
 void queue_stats(int *busy, int *waiting);
+/* Cancels job if it still waits for a slot and no other request shares
+ * its build: queue_build then returns rc 1 at once.  Whether it did. */
+bool queue_cancel(struct build_job *job);
 
 /* --- mok.c: machine owner keys (Secure Boot) ------------------------------------ */
 void mok_init(const char *stapdir);
@@ -137,6 +162,67 @@ char *mok_find(char *const *fps, size_t n);      /* first fingerprint we hold, o
 char *mok_any_or_create(void);                   /* some MOK of ours, made if none */
 unsigned char *mok_cert(const char *fp, size_t *len);
 int mok_sign(const char *fp, const char *build_dir, const char *module);
+/* Fingerprints of every usable MOK (the Avahi mok_info records); count. */
+int mok_list(char ***fps);
+
+/* --- avahi.c: announcing _stap._tcp on the LAN ------------------------------------- */
+extern bool avahi_enabled;             /* --no-avahi clears it */
+/* Publishes the server (port server_port) from a thread of its own and
+ * follows the kernel store and the MOKs; never fails the server. */
+void avahi_start(void);
+/* Withdraws the services and stops the thread. */
+void avahi_stop(void);
+
+/* --- request.c: a request archive turned into a build (conn.c, http.c) ------------- */
+enum refusal {
+	REFUSE_NONE, REFUSE_SIZE, REFUSE_INCOMPLETE, REFUSE_ARCHIVE, REFUSE_REQUEST,
+	REFUSE_KERNEL, REFUSE_PRIVILEGE, REFUSE_TMPDIR, REFUSE_JSON, REFUSE_BUSY,
+	REFUSE_COUNT
+};
+struct prepared_request {
+	struct zip_archive z;       /* the request's entries */
+	struct cs_request req;
+	struct kstore_kernel *kernels;  /* the table job.kernel points into */
+	size_t nk;
+	const char *privilege;
+	char *mok_sign, *mok_offer;
+	struct build_job job;       /* job.dir set only during request_build */
+	struct cache_key key;
+	enum refusal refusal;       /* when request_prepare refused */
+	char *message;              /* its message (for the client) */
+};
+/* Reads, checks and keys a request archive (logging as conn.c always
+ * did).  0, or -1 with p->refusal and p->message.  Either way the caller
+ * calls request_release. */
+int request_prepare(const unsigned char *zip, size_t len, const char *peer,
+		    struct prepared_request *p);
+/* Runs p's build through the queue (cache, shared builds, signing) in a
+ * private directory removed afterwards.  -1: no directory could be made. */
+int request_build(struct prepared_request *p, const char *peer, struct build_result *r);
+void request_release(struct prepared_request *p);
+/* The response archive of a result in SystemTap's layout (with the
+ * request's notes in stderr); NULL if it cannot be made. */
+unsigned char *request_response_zip(const struct cs_request *req, const struct build_result *r,
+				    size_t *len);
+
+/* --- metrics.c: counters for GET /metrics and the status page ------------------------ */
+void metrics_request(const char *protocol, const char *outcome);  /* protocol: "systemtap", "http" */
+void metrics_rejected(enum refusal why);
+void metrics_build_time(double seconds);
+void metrics_kernel(const char *release);                         /* a request matched it */
+void metrics_recent(const char *protocol, const char *release, const char *module,
+		    int rc, bool cached, double ms);
+char *metrics_text(void);        /* Prometheus text format; caller frees */
+char *metrics_status_page(void); /* the HTML of GET /; caller frees */
+
+/* --- http.c: the HTTP/JSON API (docs/http-api.md) ------------------------------------ */
+extern int http_port;            /* --http-port, 0 = off */
+extern const char *http_listen;  /* --http-listen ADDR */
+extern bool http_plain;          /* --http-plain: no TLS (loopback only) */
+/* Starts the API when http_port is set; exits the server on a bad
+ * configuration (as a bad --port does). */
+void http_start(void);
+void http_stop(void);
 
 /* --- conn.c: one connection ---------------------------------------------------------- */
 extern const struct server_identity *server_id;

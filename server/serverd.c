@@ -49,6 +49,11 @@ struct server_config cfg = {
 };
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t reload_signal;  /* SIGHUP: reload (see reload()) */
+static const char *config_path;              /* --config FILE */
+static int main_argc;                        /* the command line, for config_reload */
+static char **main_argv;
+int server_port;
 static atomic_int active_conns;
 
 static void usage(FILE *out)
@@ -80,14 +85,22 @@ static void usage(FILE *out)
 "  --idle-timeout S, --read-timeout S\n"
 "                             limits for a client's request (defaults 30, 120)\n"
 "  -k                         keep each request's directory (logged)\n"
+"  --no-avahi                 do not announce the server on the LAN (_stap._tcp)\n"
+"  --http-port N              also serve the HTTP/JSON API on port N (0 = off, the default)\n"
+"  --http-listen ADDR         its address (default: --listen's, else every address)\n"
+"  --http-plain               plain HTTP instead of HTTPS (loopback addresses only)\n"
 "  -h, --help                 this help;  -V, --version\n"
 "\n"
-"Sizes take K, M or G.  SIGINT, SIGTERM or SIGHUP: stop accepting, finish the\n"
-"requests in progress, exit; a second signal stops at once.\n",
+"  --config=FILE              read options from FILE's KEY=VALUE lines first\n"
+"                             (docs/stap-serverd.8; the command line wins)\n"
+"\n"
+"Sizes take K, M or G.  SIGINT or SIGTERM: stop accepting, finish the requests\n"
+"in progress, exit; a second signal stops at once.  SIGHUP: reopen the log,\n"
+"read --config again, reload the certificate if it changed or expired.\n",
 		STAP_RUNTIME_DIR);
 }
 
-static bool parse_size(const char *s, uint64_t *out)
+bool parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -128,6 +141,7 @@ static void die(const char *fmt, const char *arg)
 enum {
 	OPT_PORT = 256, OPT_LISTEN, OPT_SSL, OPT_LOG, OPT_MAXTHREADS, OPT_MAXREQ, OPT_MAXCREQ,
 	OPT_PRIV, OPT_CACHE, OPT_CACHE_SIZE, OPT_BTIME, OPT_BCPU, OPT_BMEM, OPT_IDLE, OPT_READ,
+	OPT_NO_AVAHI, OPT_CONFIG, OPT_HTTP_PORT, OPT_HTTP_LISTEN, OPT_HTTP_PLAIN,
 };
 
 static void parse_args(int argc, char **argv)
@@ -148,8 +162,13 @@ static void parse_args(int argc, char **argv)
 		{ "build-memory", required_argument, NULL, OPT_BMEM },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "read-timeout", required_argument, NULL, OPT_READ },
+		{ "no-avahi", no_argument, NULL, OPT_NO_AVAHI },
+		{ "http-port", required_argument, NULL, OPT_HTTP_PORT },
+		{ "http-listen", required_argument, NULL, OPT_HTTP_LISTEN },
+		{ "http-plain", no_argument, NULL, OPT_HTTP_PLAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ NULL, 0, NULL, 0 },
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -227,6 +246,14 @@ static void parse_args(int argc, char **argv)
 			if (!parse_int(optarg, 1, 3600, &cfg.read_timeout_s))
 				die("--read-timeout %s: seconds from 1 to 3600", optarg);
 			break;
+		case OPT_NO_AVAHI: avahi_enabled = false; break;
+		case OPT_HTTP_PORT:
+			if (!parse_int(optarg, 0, 65535, &http_port))
+				die("--http-port %s: a port from 0 (off) to 65535", optarg);
+			break;
+		case OPT_HTTP_LISTEN: http_listen = optarg; break;
+		case OPT_HTTP_PLAIN: http_plain = true; break;
+		case OPT_CONFIG: break;	/* read before the rest (parse_with_config) */
 		default:
 			fprintf(stderr, "Try 'stap-serverd --help' for more information.\n");
 			exit(1);
@@ -321,6 +348,34 @@ static void mkdirs(const char *path)
 
 static struct server_identity identity;
 
+/* The identity of the database files loaded, to see on SIGHUP whether
+ * they were replaced (stap-gen-cert) since. */
+struct db_stamp {
+	dev_t dev[2];
+	ino_t ino[2];
+	off_t size[2];
+	struct timespec mtime[2];
+};
+static struct db_stamp cert_stamp;
+static const char *cert_stapdir;
+
+static void db_stamp_take(const char *ssl, struct db_stamp *st)
+{
+	static const char *const files[2] = { "cert9.db", "key4.db" };
+	memset(st, 0, sizeof *st);
+	for (int i = 0; i < 2; i++) {
+		char *p = xasprintf("%s/%s", ssl, files[i]);
+		struct stat sb;
+		if (stat(p, &sb) == 0) {
+			st->dev[i] = sb.st_dev;
+			st->ino[i] = sb.st_ino;
+			st->size[i] = sb.st_size;
+			st->mtime[i] = sb.st_mtim;
+		}
+		free(p);
+	}
+}
+
 static void start_certificate(const char *stapdir)
 {
 	char msg[512], err[512];
@@ -343,6 +398,8 @@ static void start_certificate(const char *stapdir)
 	}
 	server_id = &identity;
 	server_log("Certificate %s in %s is valid", identity.certinfo, ssl);
+	db_stamp_take(ssl, &cert_stamp);
+	cert_stapdir = stapdir;
 	/* the server user's own clients trust it, as stap-serverd arranges */
 	char *client = xasprintf("%s/ssl/client", stapdir);
 	mkdirs(client);
@@ -350,6 +407,94 @@ static void start_certificate(const char *stapdir)
 		server_log("Unable to trust the certificate in %s: %s", client, err);
 	free(client);
 	free(ssl);
+}
+
+/* SIGHUP: a certificate database replaced on disk, or a certificate no
+ * longer valid (a new one is made first, as at start-up), is loaded once
+ * nothing uses NSS: no connection in progress and no build queued or
+ * running (builds are signed), since NSS is restarted for it.  Avahi is
+ * stopped meanwhile and announces the new certinfo. */
+static void reload_certificate(void)
+{
+	char *ssl = cfg.ssl_dir ? xstrdup(cfg.ssl_dir) : xasprintf("%s/ssl/server", cert_stapdir);
+	char msg[512], err[512];
+	struct db_stamp now;
+	enum cert_db_state st = cert_db_check(ssl, msg, sizeof msg);
+	db_stamp_take(ssl, &now);
+	if (st == CERT_DB_VALID && memcmp(&now, &cert_stamp, sizeof now) == 0) {
+		server_log("Certificate %s in %s unchanged and valid", identity.certinfo, ssl);
+		free(ssl);
+		return;
+	}
+	if (*msg)
+		server_log("%s", msg);
+	if (st != CERT_DB_VALID) {
+		server_log("Certificate in %s not valid: making a new one", ssl);
+		mkdirs(ssl);
+		if (cert_db_generate(ssl, NULL, 0, err, sizeof err) != 0) {
+			server_log("Unable to generate a certificate in %s: %s; the old one stays", ssl,
+				   err);
+			free(ssl);
+			return;
+		}
+	} else {
+		server_log("Certificate database %s changed: loading it", ssl);
+	}
+	free(ssl);
+	int busy = 0, waiting = 0, limit = (cfg.build_timeout_s + 60) * 20;
+	for (int waited = 0; !stop_signal; waited++) {
+		queue_stats(&busy, &waiting);
+		if (atomic_load(&active_conns) == 0 && busy == 0 && waiting == 0)
+			break;
+		if (waited == limit) {
+			server_log("Still busy after %d s: certificate not loaded; SIGHUP again later",
+				   limit / 20);
+			return;
+		}
+		if (waited % 200 == 0)
+			server_log("Waiting for %d connection%s and %d build%s in progress first",
+				   atomic_load(&active_conns), atomic_load(&active_conns) == 1 ? "" : "s",
+				   busy + waiting, busy + waiting == 1 ? "" : "s");
+		struct timespec nap = { 0, 50 * 1000 * 1000 };
+		nanosleep(&nap, NULL);
+	}
+	if (stop_signal)
+		return;
+	avahi_stop();
+	server_identity_free(&identity);
+	nss_stop();
+	start_certificate(cert_stapdir);
+	avahi_start();
+	if (http_port)
+		server_log("The HTTP API serves the previous certificate until the server restarts");
+}
+
+static void log_kernels(void)
+{
+	size_t nk;
+	struct kstore_kernel *k = kstore_list(&nk);
+	for (size_t i = 0; i < nk; i++)
+		server_log("Kernel %s (build-id %s)", k[i].release,
+			   k[i].build_id ? k[i].build_id : "unknown");
+	if (nk == 0)
+		server_log("No kernel to build for yet: add one with stap-server add KVER");
+	kstore_free(k, nk);
+}
+
+/* SIGHUP: reopen the log (rotation), read --config again, list the
+ * kernels (the store is read at each request anyway), check the
+ * certificate.  The listener and the requests in progress go on. */
+static void reload(void)
+{
+	if (log_reopen() != 0) {
+		int e = errno;
+		server_log("Unable to reopen the log %s: %s", cfg.log_path, strerror(e));
+	}
+	server_log("Received SIGHUP: reloading");
+	if (config_path)
+		config_reload(config_path, main_argc, main_argv);
+	log_kernels();
+	reload_certificate();
 }
 
 static PRFileDesc *start_listener(void)
@@ -386,13 +531,17 @@ static PRFileDesc *start_listener(void)
 	char ip[64] = "?";
 	if (PR_GetSockName(l, &bound) == PR_SUCCESS)
 		PR_NetAddrToString(&bound, ip, sizeof ip);
-	server_log("Using network address [%s]:%u", ip, (unsigned)PR_ntohs(PR_NetAddrInetPort(&bound)));
+	server_port = PR_ntohs(PR_NetAddrInetPort(&bound));
+	server_log("Using network address [%s]:%u", ip, (unsigned)server_port);
 	return l;
 }
 
 static void on_signal(int sig)
 {
-	stop_signal = stop_signal ? -1 : sig;
+	if (sig == SIGHUP)
+		reload_signal = 1;
+	else
+		stop_signal = stop_signal ? -1 : sig;
 }
 
 static void *conn_thread(void *arg)
@@ -408,6 +557,11 @@ static void accept_loop(PRFileDesc *listener)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	while (!stop_signal) {
+		if (reload_signal) {
+			reload_signal = 0;
+			reload();
+			continue;
+		}
 		PRNetAddr from;
 		PRFileDesc *c = PR_Accept(listener, &from, PR_MillisecondsToInterval(250));
 		if (!c)
@@ -428,10 +582,38 @@ static void accept_loop(PRFileDesc *listener)
 	pthread_attr_destroy(&attr);
 }
 
+/* --config FILE: its options first, then the command line's (which win). */
+static void parse_with_config(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			config_path = argv[i] + 9;
+		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config_path = argv[++i];
+		else if (strcmp(argv[i], "--") == 0)
+			break;
+	}
+	if (!config_path) {
+		parse_args(argc, argv);
+		return;
+	}
+	struct ptrvec all = { 0 };	/* kept: cfg points into it */
+	char err[512];
+	pv_push(&all, argv[0]);
+	if (config_read_args(config_path, &all, err, sizeof err) != 0)
+		die("%s", err);
+	for (int i = 1; i < argc; i++)
+		pv_push(&all, argv[i]);
+	pv_push(&all, NULL);
+	parse_args((int)all.n - 1, (char **)all.v);
+}
+
 int main(int argc, char **argv)
 {
 	progname = "stap-serverd";
-	parse_args(argc, argv);
+	main_argc = argc;
+	main_argv = argv;
+	parse_with_config(argc, argv);
 	if (geteuid() == 0 && !getenv("STAP_PR11197_OVERRIDE")) {
 		fprintf(stderr, "For security reasons, invocation of stap-serverd as root is not "
 			"supported.\n");
@@ -471,17 +653,14 @@ int main(int argc, char **argv)
 	queue_init(cfg.max_builds);
 	server_log("Using a maximum of %d build%s at once", cfg.max_builds ? cfg.max_builds : 1,
 		   cfg.max_builds == 1 ? "" : "s");
-	size_t nk;
-	struct kstore_kernel *k = kstore_list(&nk);
-	for (size_t i = 0; i < nk; i++)
-		server_log("Kernel %s (build-id %s)", k[i].release,
-			   k[i].build_id ? k[i].build_id : "unknown");
-	if (nk == 0)
-		server_log("No kernel to build for yet: add one with stap-server add KVER");
-	kstore_free(k, nk);
+	log_kernels();
 
 	PRFileDesc *listener = start_listener();
+	http_start();
+	avahi_start();
 	accept_loop(listener);
+	http_stop();
+	avahi_stop();
 	PR_Close(listener);
 	server_log("Received signal %d, exiting", stop_signal > 0 ? (int)stop_signal : 0);
 	/* finish the requests in progress; a second signal stops at once */
@@ -496,6 +675,13 @@ int main(int argc, char **argv)
 		server_log("Stopping with %d request%s unfinished", atomic_load(&active_conns),
 			   atomic_load(&active_conns) == 1 ? "" : "s");
 		build_kill_all();
+		/* the killed builds end their requests: give them a moment to
+		 * answer and remove their directories */
+		for (int i = 0; i < 100 && atomic_load(&active_conns) > 0; i++) {
+			build_kill_all();	/* and those that got a slot meanwhile */
+			struct timespec nap = { 0, 50 * 1000 * 1000 };
+			nanosleep(&nap, NULL);
+		}
 		_exit(1);
 	}
 	server_identity_free(&identity);

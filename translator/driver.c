@@ -50,10 +50,15 @@ static void usage(FILE *out)
 "  --compatible=V  language compatibility level (default 4.8)\n"
 "  --privilege=L   stapusr, stapsys or stapdev (default)\n"
 "  --unprivileged  same as --privilege=stapusr\n"
-"  --use-server[=HOST:PORT[,...]]\n"
-"                  compile on a compile server (stap-serverd) instead of here\n"
+"  --use-server[=HOST[:PORT][,...]]\n"
+"                  compile on a compile server (stap-serverd) instead of here;\n"
+"                  without HOST, on the best one found through Avahi\n"
+"  --use-http-server=URL\n"
+"                  the same through a server's HTTP API (https://HOST:PORT)\n"
 "  --trust-servers=[ssl,signer,all-users,revoke,no-prompt]\n"
 "                  trust (or stop trusting) the --use-server servers\n"
+"  --list-servers[=online,trusted,compatible,signer,specified,all]\n"
+"                  list the compile servers announced on the LAN (Avahi)\n"
 "  --tapset-dir=DIR  use DIR as the tapset library (default %s)\n"
 "  -V, --version   print version and exit\n"
 "  -h, --help      print this help and exit\n"
@@ -71,6 +76,7 @@ static void version(void)
 enum {
 	OPT_COMPAT = 256, OPT_PRIV, OPT_UNPRIV, OPT_TAPSET_DIR, OPT_USE_SERVER,
 	OPT_TRUST_SERVERS, OPT_FORWARD, OPT_IGNORED, OPT_REFUSED, OPT_NO_TIME_LIMITS,
+	OPT_LIST_SERVERS, OPT_USE_HTTP_SERVER,
 };
 
 static bool matches(const char *pattern, const char *s)
@@ -207,9 +213,9 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 		{ "sysenv", required_argument, NULL, OPT_REFUSED },
 		{ "tmpdir", required_argument, NULL, OPT_REFUSED },
 		{ "sign-module", optional_argument, NULL, OPT_REFUSED },
-		{ "list-servers", optional_argument, NULL, OPT_REFUSED },
+		{ "list-servers", optional_argument, NULL, OPT_LIST_SERVERS },
 		{ "use-server-on-error", optional_argument, NULL, OPT_REFUSED },
-		{ "use-http-server", required_argument, NULL, OPT_REFUSED },
+		{ "use-http-server", required_argument, NULL, OPT_USE_HTTP_SERVER },
 		{ "remote", required_argument, NULL, OPT_REFUSED },
 		{ "remote-prefix", no_argument, NULL, OPT_REFUSED },
 		{ "debug", no_argument, NULL, OPT_REFUSED },
@@ -229,7 +235,8 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 			continue;
 		}
 		if (client && (c == OPT_REFUSED || c == OPT_USE_SERVER || c == OPT_TRUST_SERVERS ||
-			       c == OPT_TAPSET_DIR)) {
+			       c == OPT_TAPSET_DIR || c == OPT_USE_HTTP_SERVER ||
+			       c == OPT_LIST_SERVERS)) {
 			fprintf(stderr, "ERROR: --%s is invalid with --client-options\n",
 				longopts[idx].name);
 			bad = true;
@@ -358,8 +365,15 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 		case OPT_USE_SERVER:
 			split_servers(o, optarg);
 			break;
+		case OPT_USE_HTTP_SERVER:
+			o->use_server = true;
+			o->http_server = optarg;
+			break;
 		case OPT_TRUST_SERVERS:
 			o->trust_servers = optarg ? optarg : "ssl";
+			break;
+		case OPT_LIST_SERVERS:
+			o->list_servers = optarg ? optarg : "";
 			break;
 		case OPT_FORWARD:
 			pv_push(&o->server_words, optarg
@@ -406,7 +420,7 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 		const char *env = getenv("SYSTEMTAP_TAPSET");
 		o->s.tapset_dir = env && *env ? env : STAP_TAPSET_DIR;
 	}
-	if (!o->inline_script && !o->trust_servers) {
+	if (!o->inline_script && !o->trust_servers && !o->list_servers) {
 		if (optind >= argc) {
 			fprintf(stderr, "stap: a script file or -e SCRIPT is required\n"
 				"Try 'stap --help' for more information.\n");

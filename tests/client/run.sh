@@ -122,13 +122,13 @@ fi
 # --- server specs and trust, no server needed ---
 fresh_cwd
 client -p2 -e "$script"
-check "no --use-server: Avahi is not supported yet" '[ $rc = 1 ] && has_err "Avahi" && has_err "Passes: via server failed"'
+check "bare --use-server, no Avahi daemon: no server found" '[ $rc = 1 ] && has_err "Failed to create Avahi client" && has_err "Unable to find a suitable compile server" && has_err "No servers online to select from." && has_err "Passes: via server failed"'
 client --use-server=127.0.0.1 -p2 -e "$script"
-check "spec without a port: a port is needed" '[ $rc = 1 ] && has_err "has no port" && has_err "Avahi"'
+check "spec without a port: looked up through Avahi, none online" '[ $rc = 1 ] && has_err "no server online matches '"'127.0.0.1'"'" && has_err "Avahi"'
 client --use-server=::1 -p2 -e "$script"
-check "bare IPv6 without a port" '[ $rc = 1 ] && has_err "has no port"'
+check "bare IPv6 without a port: looked up through Avahi" '[ $rc = 1 ] && has_err "no server online matches '"'::1'"'"'
 client --use-server=00:cc:26:2e:ed -p2 -e "$script"
-check "serial spec: not supported yet" '[ $rc = 1 ] && has_err "certificate serial" && has_err "not supported yet"'
+check "serial spec: looked up through Avahi, none online" '[ $rc = 1 ] && has_err "no server online matches '"'00:cc:26:2e:ed'"'"'
 client --use-server=127.0.0.1:99999 -p2 -e "$script"
 check "bad port" '[ $rc = 1 ] && has_err "bad port"'
 client --use-server=no/such/host:1 -p2 -e "$script"
