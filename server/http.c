@@ -1041,10 +1041,18 @@ void http_start(void)
  * clients can follow them and fetch the modules (DRAIN_GRACE_S more after
  * the last), as connection threads finish their requests; then the
  * daemon stops. */
-void http_stop(void)
+int http_builds_running(void)
+{
+	pthread_mutex_lock(&jlock);
+	int n = running_threads;
+	pthread_mutex_unlock(&jlock);
+	return n;
+}
+
+bool http_stop(bool (*give_up)(void))
 {
 	if (!daemon_)
-		return;
+		return true;
 	pthread_mutex_lock(&jlock);
 	atomic_store(&stopping, true);
 	for (int i = 0; i < MAX_JOBS; i++) {	/* builds not yet started: give up */
@@ -1059,8 +1067,24 @@ void http_stop(void)
 	if (drained)
 		server_log("HTTP API: waiting for %d build%s under way", running_threads,
 			   running_threads == 1 ? "" : "s");
-	while (running_threads > 0)
-		pthread_cond_wait(&jcv, &jlock);
+	while (running_threads > 0) {
+		struct timespec tick;
+		clock_gettime(CLOCK_REALTIME, &tick);
+		tick.tv_nsec += 200 * 1000 * 1000;
+		if (tick.tv_nsec >= 1000000000) {
+			tick.tv_sec++;
+			tick.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&jcv, &jlock, &tick);
+		if (running_threads > 0 && give_up && give_up()) {
+			/* a second signal: the server kills the builds and
+			 * exits; nothing here is freed under their feet */
+			server_log("HTTP API: not waiting for %d build%s", running_threads,
+				   running_threads == 1 ? "" : "s");
+			pthread_mutex_unlock(&jlock);
+			return false;
+		}
+	}
 	if (drained) {	/* their clients fetch the results */
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -1080,4 +1104,5 @@ void http_stop(void)
 	pthread_mutex_unlock(&jlock);
 	wipe_identity();
 	server_log("HTTP API stopped");
+	return true;
 }

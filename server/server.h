@@ -222,7 +222,12 @@ extern bool http_plain;          /* --http-plain: no TLS (loopback only) */
 /* Starts the API when http_port is set; exits the server on a bad
  * configuration (as a bad --port does). */
 void http_start(void);
-void http_stop(void);
+/* Refuses new builds, cancels queued ones, waits for the running ones
+ * (their clients then get 2 s to fetch results) and returns true; when
+ * give_up() says stop at once it returns false at once, freeing nothing:
+ * the server then kills the builds and exits. */
+bool http_stop(bool (*give_up)(void));
+int http_builds_running(void);   /* builds the API's threads wait for */
 
 /* --- conn.c: one connection ---------------------------------------------------------- */
 extern const struct server_identity *server_id;

@@ -544,6 +544,12 @@ static void on_signal(int sig)
 		stop_signal = stop_signal ? -1 : sig;
 }
 
+/* A second stop signal came: stop at once. */
+static bool second_signal(void)
+{
+	return stop_signal == -1;
+}
+
 static void *conn_thread(void *arg)
 {
 	conn_serve(arg);
@@ -659,7 +665,7 @@ int main(int argc, char **argv)
 	http_start();
 	avahi_start();
 	accept_loop(listener);
-	http_stop();
+	bool http_done = http_stop(second_signal);
 	avahi_stop();
 	PR_Close(listener);
 	server_log("Received signal %d, exiting", stop_signal > 0 ? (int)stop_signal : 0);
@@ -671,13 +677,15 @@ int main(int argc, char **argv)
 		struct timespec nap = { 0, 50 * 1000 * 1000 };
 		nanosleep(&nap, NULL);
 	}
-	if (atomic_load(&active_conns) > 0) {
-		server_log("Stopping with %d request%s unfinished", atomic_load(&active_conns),
-			   atomic_load(&active_conns) == 1 ? "" : "s");
+	if (atomic_load(&active_conns) > 0 || !http_done) {
+		server_log("Stopping with %d request%s unfinished", atomic_load(&active_conns) +
+			   http_builds_running(),
+			   atomic_load(&active_conns) + http_builds_running() == 1 ? "" : "s");
 		build_kill_all();
 		/* the killed builds end their requests: give them a moment to
 		 * answer and remove their directories */
-		for (int i = 0; i < 100 && atomic_load(&active_conns) > 0; i++) {
+		for (int i = 0; i < 100 && (atomic_load(&active_conns) > 0 ||
+					    http_builds_running() > 0); i++) {
 			build_kill_all();	/* and those that got a slot meanwhile */
 			struct timespec nap = { 0, 50 * 1000 * 1000 };
 			nanosleep(&nap, NULL);

@@ -393,5 +393,25 @@ server_pid=""
 check clean-stop sh -c "[ $rc -eq 0 ] && grep -q 'HTTP API stopped' '$work/server.log' && grep -q 'Server stopped' '$work/server.log'"
 check no-temporary-left sh -c "[ -z \"\$(ls -A '$srv/tmp')\" ]"
 
+# a second stop signal does not wait for a build the API runs: the server
+# kills it, removes its directory and exits 1
+serverd --log "$work/server2.log" --max-threads 2 --http-port "$hport" --http-listen 127.0.0.1 \
+	> "$work/server2.out" 2>&1 &
+server_pid=$!
+for i in $(seq 1 300); do
+	grep -q 'HTTP API (HTTPS)' "$work/server2.log" 2> /dev/null && break
+	sleep 0.1
+done
+sid=$(submit '{"files":{"again.stp":"global n probe begin { n = '$$' } probe timer.s(1) { printf(\"%d\\n\", n) exit() }"},"kernel":{"release":"'$kver'"}}')
+for i in $(seq 1 100); do api "$SERVER/v1/builds/$sid" | grep -q '"state":"building"' && break; sleep 0.1; done
+kill -TERM "$server_pid"
+for i in $(seq 1 50); do grep -q 'waiting for 1 build under way' "$work/server2.log" && break; sleep 0.1; done
+kill -TERM "$server_pid"
+wait "$server_pid"
+rc=$?
+server_pid=""
+check second-signal-stops-at-once sh -c "[ $rc -eq 1 ] && grep -q 'HTTP API: not waiting for 1 build' '$work/server2.log' && grep -q 'Stopping with 1 request unfinished' '$work/server2.log'"
+check second-signal-no-temporary-left sh -c "[ -z \"\$(ls -A '$srv/tmp')\" ]"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
