@@ -383,14 +383,18 @@ static enum loop_result main_loop(void)
 
 /* --- start and finish ------------------------------------------------------- */
 
-/* Started by staprun: its unloader (unloader.h) hears how the run ended. */
-static void tell_unloader(char verdict)
+/* Started by staprun: its unloader (unloader.h) hears how the run ended.
+ * 0, or -1 when an asked-for removal did not happen. */
+static int tell_unloader(char verdict)
 {
+	int rc;
+
 	if (opt.unloader_fd < 0)
-		return;
-	stp_unloader_tell(opt.unloader_fd, verdict);
+		return 0;
+	rc = stp_unloader_tell(opt.unloader_fd, verdict);
 	close(opt.unloader_fd);
 	opt.unloader_fd = -1;
+	return rc;
 }
 
 static int unload(void)
@@ -401,13 +405,10 @@ static int unload(void)
 	int status;
 
 	if (opt.unloader_fd >= 0) {
-		int rc = stp_unloader_tell(opt.unloader_fd, STP_UNLOADER_UNLOAD);
-
-		close(opt.unloader_fd);
-		opt.unloader_fd = -1;
-		if (rc)
-			stp_msg(prog, "Couldn't remove module '%s'.", modname);
-		return rc ? 1 : 0;
+		if (tell_unloader(STP_UNLOADER_UNLOAD) == 0)
+			return 0;
+		stp_msg(prog, "Couldn't remove module '%s'.", modname);
+		return 1;
 	}
 	if (geteuid() == 0)
 		return stp_remove_module(prog, modname, opt.verbose);

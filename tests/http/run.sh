@@ -27,7 +27,6 @@ while [ $# -gt 0 ]; do
 done
 work=${keep:-$(mktemp -d "${TMPDIR:-/tmp}/httptest.XXXXXX")}
 mkdir -p "$work"
-passed=0 failed=0
 server_pid=""
 
 cleanup() {
@@ -37,12 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-check() {	# NAME COMMAND...: pass when the command succeeds
-	local n=$1; shift
-	if "$@" > "$work/check.out" 2>&1; then pass "$n"; else fail "$n" "$(head -c 600 "$work/check.out")"; fi
-}
+. "$top/tests/lib/check.sh"
+check_out=$work/check.out
 
 for t in "$top/stap-serverd" "$top/stap"; do
 	[ -x "$t" ] || { echo "http-test: $t not built"; echo "0 passed, 1 failed"; exit 1; }

@@ -16,17 +16,12 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-passed=0 failed=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-check() {	# NAME COMMAND...: pass when the command succeeds
-	local n=$1; shift
-	if "$@" > "$tmp/check.out" 2>&1; then pass "$n"; else fail "$n" "$(head -c 600 "$tmp/check.out")"; fi
-}
+. "$top/tests/lib/check.sh"
 give_up() { echo "install-test: $*"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 
 [ "$(id -u)" = 0 ] || { echo "install-test: needs root"; echo "0 passed, 1 failed"; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stapcs-install.XXXXXX") || give_up "no scratch directory"
+check_out=$tmp/check.out
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"	# so that other users can reach the installed files
 

@@ -30,13 +30,7 @@ cache=${STAPCS_ROOT_CACHE:-/var/cache/stapcs}
 kver=${STAP_KVER:-6.1.0-56-amd64}
 vm=no
 [ "${1:-}" = --vm ] && vm=yes
-passed=0 failed=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-check() {	# NAME COMMAND...: pass when the command succeeds
-	local n=$1; shift
-	if "$@" > "$tmp/check.out" 2>&1; then pass "$n"; else fail "$n" "$(head -c 600 "$tmp/check.out")"; fi
-}
+. "$top/tests/lib/check.sh"
 give_up() { echo "packaging-test: $*"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 
 [ "$(id -u)" = 0 ] || give_up "needs root"
@@ -44,6 +38,7 @@ for t in dpkg-buildpackage dh debootstrap git; do
 	command -v "$t" > /dev/null || give_up "$t missing (scripts/setup.sh installs it)"
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stapcs-packaging.XXXXXX") || give_up "no scratch directory"
+check_out=$tmp/check.out
 root=$tmp/root
 server=""
 mounts=()

@@ -18,7 +18,6 @@ keep=""
 [ "${1:-}" = --keep ] && keep=$2
 work=${keep:-$(mktemp -d "${TMPDIR:-/tmp}/srvtest.XXXXXX")}
 mkdir -p "$work"
-passed=0 failed=0
 server_pid=""
 
 cleanup() {
@@ -29,12 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-check() {	# NAME COMMAND...: pass when the command succeeds
-	local n=$1; shift
-	if "$@" > "$work/check.out" 2>&1; then pass "$n"; else fail "$n" "$(head -c 600 "$work/check.out")"; fi
-}
+. "$top/tests/lib/check.sh"
+check_out=$work/check.out
 
 raw=$top/tests/server/rawclient
 mkzip=$top/tests/server/mkzip

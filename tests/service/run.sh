@@ -26,13 +26,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 kver=${STAP_KVER:-6.1.0-56-amd64}
-passed=0 failed=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-check() {	# NAME COMMAND...: pass when the command succeeds
-	local n=$1; shift
-	if "$@" > "$tmp/check.out" 2>&1; then pass "$n"; else fail "$n" "$(head -c 600 "$tmp/check.out")"; fi
-}
+. "$top/tests/lib/check.sh"
 give_up() { echo "service-test: $*"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 
 [ "$(id -u)" = 0 ] || give_up "needs root"
@@ -41,6 +35,7 @@ for t in systemd-analyze systemd-sysusers systemd-tmpfiles; do
 done
 [ -x "$top/stap-serverd" ] || give_up "$top/stap-serverd not built"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stapcs-service.XXXXXX") || give_up "no scratch directory"
+check_out=$tmp/check.out
 pids=()
 cleanup() {
 	local p
