@@ -4,10 +4,16 @@
  * poll for at most DISCOVER_MS, or less when the daemon says it has
  * shown everything and every resolution has answered.
  *
+ * An IPv6 address keeps the interface it was found on, so that a
+ * link-local one can be connected to ("fe80::1%eth0").
+ *
  * Only a `mok_info=` record is a MOK fingerprint: SystemTap 4.8's client
  * takes every record after the first mok_info as one, which we do not. */
 #include "config.h"
 
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +93,23 @@ void online_server_clear(struct online_server *s)
 	free(s->moks);
 }
 
+/* The address as SystemTap shows and uses it: an IPv6 address carries
+ * the interface Avahi found it on as its scope, printed by getnameinfo
+ * (as NSPR's PR_NetAddrToString does): "fe80::1%eth0" for a link-local
+ * address, which is usable only with it, "2001:db8::1%2" otherwise. */
+static void address_text(const AvahiAddress *a, AvahiIfIndex iface, char *out, size_t outlen)
+{
+	avahi_address_snprint(out, outlen < AVAHI_ADDRESS_STR_MAX ? outlen : AVAHI_ADDRESS_STR_MAX, a);
+	if (a->proto != AVAHI_PROTO_INET6 || iface <= 0)
+		return;
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_scope_id = (uint32_t)iface };
+	memcpy(&sin6.sin6_addr, a->data.ipv6.address, sizeof sin6.sin6_addr);
+	char host[NI_MAXHOST];
+	if (getnameinfo((const struct sockaddr *)&sin6, sizeof sin6, host, sizeof host,
+			NULL, 0, NI_NUMERICHOST) == 0 && strlen(host) < outlen)
+		strcpy(out, host);
+}
+
 static void resolve_callback(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiProtocol proto,
 			     AvahiResolverEvent event, const char *name, const char *type,
 			     const char *domain, const char *host, const AvahiAddress *a,
@@ -95,11 +118,8 @@ static void resolve_callback(AvahiServiceResolver *r, AvahiIfIndex iface, AvahiP
 {
 	struct browse *b = userdata;
 	if (event == AVAHI_RESOLVER_FOUND && b->nfound < MAX_SERVERS) {
-		char addr[AVAHI_ADDRESS_STR_MAX + 16];
-		avahi_address_snprint(addr, AVAHI_ADDRESS_STR_MAX, a);
-		/* a link-local IPv6 address is usable only with its interface */
-		if (a->proto == AVAHI_PROTO_INET6 && strncasecmp(addr, "fe80:", 5) == 0)
-			snprintf(addr + strlen(addr), 16, "%%%d", (int)iface);
+		char addr[AVAHI_ADDRESS_STR_MAX + IF_NAMESIZE + 1];
+		address_text(a, iface, addr, sizeof addr);
 		struct online_server s = {
 			.host = xstrdup(host ? host : "unknown"),
 			.addr = xstrdup(addr),

@@ -44,6 +44,10 @@ void server_spec_free(struct server_spec *s);
  * (empty ones dropped) as a new array of new strings. */
 char **server_specs_split(char *const *specs, size_t n, size_t *nout);
 void server_specs_free(char **v, size_t n);
+/* Two numeric addresses name the same host: the same bytes, and for
+ * IPv6 the same scope when both have one ("fe80::1" is "fe80::1%eth0"
+ * and "fe80::1%2" when eth0 is interface 2), as SystemTap compares them. */
+bool server_addr_same(const char *a, const char *b);
 /* "127.0.0.1:5555", "[::1]:5555", "name (127.0.0.1:5555)": heap. */
 char *server_addr_text(const struct server_addr *a);
 
@@ -113,6 +117,14 @@ bool online_server_compatible(const struct online_server *s, const char *release
 			      const char *arch, char *const *moks, size_t nmoks);
 /* The certinfo is the serial of a certificate in store (NSS started). */
 bool online_server_in_store(const struct online_server *s, const char *store);
+
+/* ---- list_servers.c: --list-servers ---- */
+
+/* One line of the listing, SystemTap's format: " host=... address=...
+ * port=... sysinfo=\"...\" version=... certinfo=\"...\"" and the MOKs;
+ * a server without an address is "address=offline port=unknown", absent
+ * fields "unknown".  Heap, no newline. */
+char *list_server_line(const struct online_server *s);
 
 /* ---- server_select.c: specs and Avahi together ---- */
 

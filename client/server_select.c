@@ -61,7 +61,7 @@ static bool names(const struct server_spec *s, const struct online_server *o)
 		       (strncasecmp(o->host, s->name, n) == 0 && strcasecmp(o->host + n, ".local") == 0);
 	}
 	for (size_t i = 0; i < s->naddrs; i++)
-		if (strcmp(s->addrs[i].addr, o->addr) == 0)
+		if (server_addr_same(s->addrs[i].addr, o->addr))
 			return true;
 	return false;
 }

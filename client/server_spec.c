@@ -302,6 +302,35 @@ void server_specs_free(char **v, size_t n)
 	free(v);
 }
 
+/* The numeric address text as a socket address; false if it is not one. */
+static bool to_sockaddr(const char *text, struct sockaddr_storage *ss)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST };
+	struct addrinfo *res = NULL;
+	if (!text || getaddrinfo(text, NULL, &hints, &res) != 0 || !res)
+		return false;
+	bool ok = res->ai_addrlen <= sizeof *ss;
+	if (ok)
+		memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return ok;
+}
+
+bool server_addr_same(const char *a, const char *b)
+{
+	struct sockaddr_storage x = { 0 }, y = { 0 };
+	if (!to_sockaddr(a, &x) || !to_sockaddr(b, &y) || x.ss_family != y.ss_family)
+		return false;
+	if (x.ss_family == AF_INET)
+		return ((struct sockaddr_in *)&x)->sin_addr.s_addr ==
+		       ((struct sockaddr_in *)&y)->sin_addr.s_addr;
+	const struct sockaddr_in6 *x6 = (struct sockaddr_in6 *)&x, *y6 = (struct sockaddr_in6 *)&y;
+	if (x6->sin6_scope_id && y6->sin6_scope_id && x6->sin6_scope_id != y6->sin6_scope_id)
+		return false;
+	return memcmp(&x6->sin6_addr, &y6->sin6_addr, sizeof x6->sin6_addr) == 0;
+}
+
 char *server_addr_text(const struct server_addr *a)
 {
 	bool v6 = strchr(a->addr, ':') != NULL;

@@ -20,7 +20,8 @@ packages=(
 	iproute2                # loopback in the network namespaces of those tests
 	systemd groff-base      # tests/service: systemd-analyze, systemd-sysusers, systemd-tmpfiles; man pages
 	debhelper fakeroot debootstrap # tests/packaging: dpkg-buildpackage of debian/, a fresh root
-	libmicrohttpd-dev libjson-c-dev # the server's HTTP/JSON API (server/http.c)
+	libmicrohttpd-dev libjson-c-dev libgnutls28-dev # the server's HTTP/JSON API (server/http.c)
+	python3-cryptography    # tests/http: a certificate that expires within the test
 	chromium curl           # tests/http: the status page in headless Chromium, the API with curl
 	libavahi-client-dev avahi-daemon avahi-utils dbus # LAN discovery (server/avahi.c, client/discover.c) and tests/avahi
 )

@@ -117,6 +117,7 @@ static void child(struct build_job *job, const char *out_dir)
 		.kernel = job->kernel->kernel_arg,
 		.release = job->kernel->release,
 		.out_dir = out_dir,
+		.cache_dir = runtime_cache_dir,
 	};
 	struct stap_options opts;
 	int rc = stap_parse_options((int)job->req->argc + 1, argv, &opts, &mode);

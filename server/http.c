@@ -13,13 +13,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <json-c/json.h>
 #include <keyhi.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pk11pub.h>
-#include <plbase64.h>
-#include <prmem.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -76,8 +76,6 @@ static struct job jobs[MAX_JOBS];
 static int running_threads, long_polls;
 static atomic_bool stopping;       /* shutting down: new builds get 503 */
 static atomic_bool closing;        /* the builds are over: long-polls end at once */
-static char *cert_pem, *key_pem;
-static char key_password[49];       /* one-time, for key_pem only */
 
 /* --- responses ------------------------------------------------------------------------ */
 
@@ -896,74 +894,171 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* --- start and stop ------------------------------------------------------------------------ */
 
-static char *pem(const char *label, const unsigned char *der, size_t len)
+/* The certificates the API has served, oldest first; the last one is
+ * given to new connections.  GnuTLS keeps the pointers pick_certificate
+ * returns for the whole session, and nothing tells when the last session
+ * of an old certificate ended, so a replaced one is kept until http_stop.
+ * SIGHUP replaces it only when the database changed, so MAX_IDENTITIES
+ * is far more than a server sees between two restarts. */
+enum { MAX_IDENTITIES = 32 };
+struct tls_identity {
+	gnutls_pcert_st pcert;      /* the certificate and its public key */
+	gnutls_privkey_t key;
+	char *certinfo;             /* its serial, for the log */
+};
+static pthread_mutex_t idlock = PTHREAD_MUTEX_INITIALIZER;
+static struct tls_identity *identities[MAX_IDENTITIES];
+static int nidentities;
+
+/* MHD_OPTION_HTTPS_CERT_CALLBACK: called by GnuTLS in each handshake
+ * (from the pool threads).  The server has one certificate at a time;
+ * what the client asks for (SNI, algorithms) does not change it. */
+static int pick_certificate(gnutls_session_t session, const gnutls_datum_t *req_ca_dn,
+			    int nreqs, const gnutls_pk_algorithm_t *pk_algos, int npk_algos,
+			    gnutls_pcert_st **pcert, unsigned *npcert, gnutls_privkey_t *key)
 {
-	char *b64 = PL_Base64Encode((const char *)der, (PRUint32)len, NULL);
-	if (!b64)
-		return NULL;
-	struct strbuf sb;
-	sb_init(&sb);
-	sb_printf(&sb, "-----BEGIN %s-----\n", label);
-	size_t n = strlen(b64);
-	for (size_t i = 0; i < n; i += 64)
-		sb_printf(&sb, "%.64s\n", b64 + i);
-	sb_printf(&sb, "-----END %s-----\n", label);
-	explicit_bzero(b64, n);
-	PR_Free(b64);
-	return sb_detach(&sb);
+	(void)session;
+	(void)req_ca_dn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)npk_algos;
+	pthread_mutex_lock(&idlock);
+	struct tls_identity *id = nidentities ? identities[nidentities - 1] : NULL;
+	pthread_mutex_unlock(&idlock);
+	if (!id) {
+		*npcert = 0;
+		return -1;          /* the handshake fails */
+	}
+	*pcert = &id->pcert;
+	*npcert = 1;
+	*key = id->key;
+	return 0;
 }
 
-/* The server's certificate and key as PEM in memory, for GnuTLS.  The
- * key is sensitive in its NSS database (it cannot leave in the clear),
- * so NSS wraps it as an encrypted PKCS#8 (PBES2, AES-256-CBC, PBKDF2
- * with HMAC-SHA256) under a random one-time password that GnuTLS gets
- * beside it.  Neither ever touches a file. */
-static int export_identity(char *err, size_t errlen)
+static void identity_free(struct tls_identity *id)
+{
+	if (!id)
+		return;
+	gnutls_pcert_deinit(&id->pcert);
+	gnutls_privkey_deinit(id->key);     /* GnuTLS zeroes the key's numbers */
+	free(id->certinfo);
+	free(id);
+}
+
+/* The server's key as GnuTLS's.  The key is sensitive in its NSS
+ * database (it cannot leave in the clear), so NSS wraps it as an
+ * encrypted PKCS#8 (PBES2, AES-256-CBC, PBKDF2 with HMAC-SHA256) under a
+ * random one-time password, and GnuTLS unwraps it.  It never touches a
+ * file; the password and the wrapped key are wiped at once. */
+static gnutls_privkey_t export_key(char *err, size_t errlen)
 {
 	unsigned char rnd[24];
+	char password[2 * sizeof rnd + 1];
 	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
 		snprintf(err, errlen, "no random bytes for the key's password");
-		return -1;
+		return NULL;
 	}
 	for (size_t i = 0; i < sizeof rnd; i++)
-		sprintf(key_password + 2 * i, "%02x", rnd[i]);
+		sprintf(password + 2 * i, "%02x", rnd[i]);
 	explicit_bzero(rnd, sizeof rnd);
-	SECItem pw = { siBuffer, (unsigned char *)key_password, (unsigned)strlen(key_password) };
+	SECItem pw = { siBuffer, (unsigned char *)password, (unsigned)strlen(password) };
 	PK11SlotInfo *slot = PK11_GetInternalKeySlot();
 	SECKEYEncryptedPrivateKeyInfo *epki = PK11_ExportEncryptedPrivKeyInfoV2(
 		slot, SEC_OID_PKCS5_PBES2, SEC_OID_AES_256_CBC, SEC_OID_HMAC_SHA256, &pw,
 		(SECKEYPrivateKey *)server_id->key, 10000, NULL);
 	if (slot)
 		PK11_FreeSlot(slot);
-	if (!epki) {
+	SECItem *der = NULL;
+	if (epki) {
+		der = SEC_ASN1EncodeItem(NULL, NULL, epki, SECKEY_EncryptedPrivateKeyInfoTemplate);
+		SECKEY_DestroyEncryptedPrivateKeyInfo(epki, PR_TRUE);
+	}
+	gnutls_privkey_t key = NULL;
+	if (!der) {
 		snprintf(err, errlen, "cannot export the server's key from NSS (error %d)",
 			 (int)PORT_GetError());
-		return -1;
+	} else {
+		gnutls_datum_t d = { der->data, der->len };
+		int rc = gnutls_privkey_init(&key);
+		if (rc == 0)
+			rc = gnutls_privkey_import_x509_raw(key, &d, GNUTLS_X509_FMT_DER, password, 0);
+		if (rc != 0) {
+			snprintf(err, errlen, "GnuTLS cannot use the server's key: %s",
+				 gnutls_strerror(rc));
+			gnutls_privkey_deinit(key);
+			key = NULL;
+		}
+		SECITEM_ZfreeItem(der, PR_TRUE);
 	}
-	SECItem *der = SEC_ASN1EncodeItem(NULL, NULL, epki, SECKEY_EncryptedPrivateKeyInfoTemplate);
-	SECKEY_DestroyEncryptedPrivateKeyInfo(epki, PR_TRUE);
-	if (!der) {
-		snprintf(err, errlen, "cannot encode the server's key");
-		return -1;
-	}
-	key_pem = pem("ENCRYPTED PRIVATE KEY", der->data, der->len);
-	SECITEM_FreeItem(der, PR_TRUE);
-	cert_pem = pem("CERTIFICATE", server_id->der, server_id->derlen);
-	if (!key_pem || !cert_pem) {
-		snprintf(err, errlen, "cannot encode the server's certificate");
-		return -1;
-	}
-	return 0;
+	explicit_bzero(password, sizeof password);
+	return key;
 }
 
-static void wipe_identity(void)
+/* The server's certificate and key (server_id) as GnuTLS's, or NULL
+ * with a message in err. */
+static struct tls_identity *export_identity(char *err, size_t errlen)
 {
-	if (key_pem)
-		explicit_bzero(key_pem, strlen(key_pem));
-	free(key_pem);
-	free(cert_pem);
-	explicit_bzero(key_password, sizeof key_password);
-	key_pem = cert_pem = NULL;
+	struct tls_identity *id = xcalloc(1, sizeof *id);
+	gnutls_datum_t d = { server_id->der, (unsigned)server_id->derlen };
+	int rc = gnutls_pcert_import_x509_raw(&id->pcert, &d, GNUTLS_X509_FMT_DER, 0);
+	if (rc != 0) {
+		snprintf(err, errlen, "GnuTLS cannot use the server's certificate: %s",
+			 gnutls_strerror(rc));
+		free(id);
+		return NULL;
+	}
+	id->key = export_key(err, errlen);
+	if (!id->key) {
+		gnutls_pcert_deinit(&id->pcert);
+		free(id);
+		return NULL;
+	}
+	id->certinfo = xstrdup(server_id->certinfo);
+	return id;
+}
+
+/* Makes id the one new connections get; false (id untouched) when
+ * MAX_IDENTITIES are held already. */
+static bool identity_serve(struct tls_identity *id)
+{
+	pthread_mutex_lock(&idlock);
+	bool room = nidentities < MAX_IDENTITIES;
+	if (room)
+		identities[nidentities++] = id;
+	pthread_mutex_unlock(&idlock);
+	return room;
+}
+
+/* http_stop, once no connection is left */
+static void identities_free(void)
+{
+	pthread_mutex_lock(&idlock);
+	for (int i = 0; i < nidentities; i++) {
+		identity_free(identities[i]);
+		identities[i] = NULL;
+	}
+	nidentities = 0;
+	pthread_mutex_unlock(&idlock);
+}
+
+void http_reload_certificate(void)
+{
+	if (!daemon_ || http_plain)
+		return;
+	char err[256];
+	struct tls_identity *id = export_identity(err, sizeof err);
+	if (!id) {
+		server_log("HTTP API keeps its certificate: %s", err);
+		return;
+	}
+	if (!identity_serve(id)) {
+		server_log("HTTP API keeps its certificate: it has served %d since it started, "
+			   "the most it holds; restart the server to serve %s", MAX_IDENTITIES,
+			   id->certinfo);
+		identity_free(id);
+		return;
+	}
+	server_log("HTTP API serves certificate %s to new connections", id->certinfo);
 }
 
 void http_start(void)
@@ -1007,13 +1102,16 @@ void http_start(void)
 	}
 	char err[256];
 	if (!http_plain) {
-		if (export_identity(err, sizeof err) != 0) {
+		struct tls_identity *id = export_identity(err, sizeof err);
+		if (!id) {
 			server_log("HTTP API not started: %s", err);
 			fprintf(stderr, "stap-serverd: HTTP API: %s\n", err);
 			exit(1);
 		}
+		identity_serve(id);
 		flags |= MHD_USE_TLS;
 	}
+	gnutls_certificate_retrieve_function2 *pick = pick_certificate;  /* its type checked */
 	daemon_ = MHD_start_daemon(flags, (uint16_t)http_port, NULL, NULL, on_request, NULL,
 				   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				   MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
@@ -1022,9 +1120,8 @@ void http_start(void)
 				   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg.read_timeout_s + MAX_WAIT_S),
 				   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 				   MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-				   http_plain ? MHD_OPTION_END : MHD_OPTION_HTTPS_MEM_KEY, key_pem,
-				   MHD_OPTION_HTTPS_KEY_PASSWORD, key_password,
-				   MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+				   /* no MEM_KEY/MEM_CERT: the callback is all GnuTLS needs */
+				   http_plain ? MHD_OPTION_END : MHD_OPTION_HTTPS_CERT_CALLBACK, pick,
 				   MHD_OPTION_END);
 	(void)sslen;
 	if (!daemon_) {
@@ -1102,7 +1199,7 @@ bool http_stop(bool (*give_up)(void))
 		if (jobs[i].used)
 			job_clear(&jobs[i]);
 	pthread_mutex_unlock(&jlock);
-	wipe_identity();
+	identities_free();
 	server_log("HTTP API stopped");
 	return true;
 }

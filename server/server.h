@@ -57,6 +57,7 @@ struct server_config {
 };
 extern struct server_config cfg;
 extern int server_port;             /* the SystemTap protocol port, once bound */
+extern char *runtime_cache_dir;     /* builds' runtime object cache (translator/rtcache.h) */
 /* A size: digits, then K, M or G (binary); no sign.  serverd.c */
 bool parse_size(const char *s, uint64_t *out);
 
@@ -227,6 +228,11 @@ void http_start(void);
  * give_up() says stop at once it returns false at once, freeing nothing:
  * the server then kills the builds and exits. */
 bool http_stop(bool (*give_up)(void));
+/* After the server loaded a new certificate (server_id): new HTTPS
+ * connections get it; the listening socket and the connections under way
+ * stay as they are.  Does nothing for plain HTTP or when the API is off.
+ * Main thread only, as http_start and http_stop. */
+void http_reload_certificate(void);
 int http_builds_running(void);   /* builds the API's threads wait for */
 
 /* --- conn.c: one connection ---------------------------------------------------------- */

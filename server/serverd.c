@@ -54,6 +54,7 @@ static const char *config_path;              /* --config FILE */
 static int main_argc;                        /* the command line, for config_reload */
 static char **main_argv;
 int server_port;
+char *runtime_cache_dir;
 static atomic_int active_conns;
 
 static void usage(FILE *out)
@@ -409,15 +410,89 @@ static void start_certificate(const char *stapdir)
 	free(ssl);
 }
 
+/* A new certificate database, made while the old one is in use (NSS
+ * does not let a database it runs on be replaced): in a directory inside
+ * ssl, so that its files can be renamed over the old ones once NSS is
+ * stopped, and so that a failure leaves the old one as it was.  The
+ * directory (caller frees), or NULL (logged). */
+static char *make_fresh_db(const char *ssl)
+{
+	char err[512];
+	mkdirs(ssl);
+	char *fresh = xasprintf("%s/renew.XXXXXX", ssl);
+	if (!mkdtemp(fresh)) {
+		server_log("Unable to make a directory in %s: %s; the old certificate stays", ssl,
+			   strerror(errno));
+		free(fresh);
+		return NULL;
+	}
+	if (cert_db_generate(fresh, NULL, 0, err, sizeof err) != 0) {
+		server_log("Unable to generate a certificate in %s: %s; the old one stays", ssl, err);
+		remove_tree(fresh);
+		free(fresh);
+		return NULL;
+	}
+	return fresh;
+}
+
+/* NSS stopped: the files of fresh replace the old database's. */
+static void install_fresh_db(const char *fresh, const char *ssl)
+{
+	DIR *d = opendir(fresh);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *from = xasprintf("%s/%s", fresh, e->d_name);
+		char *to = xasprintf("%s/%s", ssl, e->d_name);
+		if (rename(from, to) != 0)
+			server_log("Unable to move %s to %s: %s", from, to, strerror(errno));
+		free(from);
+		free(to);
+	}
+	if (d)
+		closedir(d);
+	/* it marks SystemTap's old password-protected databases (cert_db_check) */
+	char *pw = xasprintf("%s/pw", ssl);
+	unlink(pw);
+	free(pw);
+	remove_tree(fresh);
+}
+
+/* Until nothing uses NSS: no connection in progress and no build queued
+ * or running (builds are signed).  False after a stop signal, or when
+ * still busy after a build's time limit and a minute. */
+static bool wait_for_nss_idle(void)
+{
+	int busy = 0, waiting = 0, limit = (cfg.build_timeout_s + 60) * 20;
+	for (int waited = 0; !stop_signal; waited++) {
+		queue_stats(&busy, &waiting);
+		if (atomic_load(&active_conns) == 0 && busy == 0 && waiting == 0)
+			return true;
+		if (waited == limit) {
+			server_log("Still busy after %d s: certificate not loaded; SIGHUP again later",
+				   limit / 20);
+			return false;
+		}
+		if (waited % 200 == 0)
+			server_log("Waiting for %d connection%s and %d build%s in progress first",
+				   atomic_load(&active_conns), atomic_load(&active_conns) == 1 ? "" : "s",
+				   busy + waiting, busy + waiting == 1 ? "" : "s");
+		struct timespec nap = { 0, 50 * 1000 * 1000 };
+		nanosleep(&nap, NULL);
+	}
+	return false;
+}
+
 /* SIGHUP: a certificate database replaced on disk, or a certificate no
- * longer valid (a new one is made first, as at start-up), is loaded once
- * nothing uses NSS: no connection in progress and no build queued or
- * running (builds are signed), since NSS is restarted for it.  Avahi is
- * stopped meanwhile and announces the new certinfo. */
+ * longer valid (a new one is made first, beside it), is loaded once
+ * nothing uses NSS (wait_for_nss_idle), since NSS is restarted for it.
+ * Avahi is stopped meanwhile and announces the new certinfo; the HTTP
+ * API serves the new certificate to its new connections. */
 static void reload_certificate(void)
 {
 	char *ssl = cfg.ssl_dir ? xstrdup(cfg.ssl_dir) : xasprintf("%s/ssl/server", cert_stapdir);
-	char msg[512], err[512];
+	char msg[512];
 	struct db_stamp now;
 	enum cert_db_state st = cert_db_check(ssl, msg, sizeof msg);
 	db_stamp_take(ssl, &now);
@@ -428,45 +503,31 @@ static void reload_certificate(void)
 	}
 	if (*msg)
 		server_log("%s", msg);
+	char *fresh = NULL;
 	if (st != CERT_DB_VALID) {
 		server_log("Certificate in %s not valid: making a new one", ssl);
-		mkdirs(ssl);
-		if (cert_db_generate(ssl, NULL, 0, err, sizeof err) != 0) {
-			server_log("Unable to generate a certificate in %s: %s; the old one stays", ssl,
-				   err);
+		fresh = make_fresh_db(ssl);
+		if (!fresh) {
 			free(ssl);
 			return;
 		}
 	} else {
 		server_log("Certificate database %s changed: loading it", ssl);
 	}
-	free(ssl);
-	int busy = 0, waiting = 0, limit = (cfg.build_timeout_s + 60) * 20;
-	for (int waited = 0; !stop_signal; waited++) {
-		queue_stats(&busy, &waiting);
-		if (atomic_load(&active_conns) == 0 && busy == 0 && waiting == 0)
-			break;
-		if (waited == limit) {
-			server_log("Still busy after %d s: certificate not loaded; SIGHUP again later",
-				   limit / 20);
-			return;
-		}
-		if (waited % 200 == 0)
-			server_log("Waiting for %d connection%s and %d build%s in progress first",
-				   atomic_load(&active_conns), atomic_load(&active_conns) == 1 ? "" : "s",
-				   busy + waiting, busy + waiting == 1 ? "" : "s");
-		struct timespec nap = { 0, 50 * 1000 * 1000 };
-		nanosleep(&nap, NULL);
+	if (wait_for_nss_idle()) {
+		avahi_stop();
+		server_identity_free(&identity);
+		nss_stop();
+		if (fresh)
+			install_fresh_db(fresh, ssl);
+		start_certificate(cert_stapdir);
+		avahi_start();
+		http_reload_certificate();
+	} else if (fresh) {
+		remove_tree(fresh);
 	}
-	if (stop_signal)
-		return;
-	avahi_stop();
-	server_identity_free(&identity);
-	nss_stop();
-	start_certificate(cert_stapdir);
-	avahi_start();
-	if (http_port)
-		server_log("The HTTP API serves the previous certificate until the server restarts");
+	free(fresh);
+	free(ssl);
 }
 
 static void log_kernels(void)
@@ -655,6 +716,10 @@ int main(int argc, char **argv)
 	else if (cfg.cache_max)
 		server_log("Module cache %s, at most %llu bytes", cache,
 			   (unsigned long long)cfg.cache_max);
+	/* where stap keeps it for the same user; not in the module cache,
+	 * whose size --cache-size bounds: one small object per kernel and
+	 * set of -D flags, at most RTCACHE_MAX_ENTRIES */
+	runtime_cache_dir = xasprintf("%s/cache/runtime", stapdir);
 	make_toolchain_hash();
 	queue_init(cfg.max_builds);
 	server_log("Using a maximum of %d build%s at once", cfg.max_builds ? cfg.max_builds : 1,

@@ -75,7 +75,7 @@ static void version(void)
 
 enum {
 	OPT_COMPAT = 256, OPT_PRIV, OPT_UNPRIV, OPT_TAPSET_DIR, OPT_USE_SERVER,
-	OPT_TRUST_SERVERS, OPT_FORWARD, OPT_IGNORED, OPT_REFUSED, OPT_NO_TIME_LIMITS,
+	OPT_TRUST_SERVERS, OPT_FORWARD, OPT_IGNORED, OPT_REFUSED, OPT_NO_TIME_LIMITS, OPT_NO_CACHE,
 	OPT_LIST_SERVERS, OPT_USE_HTTP_SERVER,
 };
 
@@ -184,6 +184,7 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 	o->want_tapset_env = true;
 	o->s.out_dir = mode->out_dir;
 	bool client = mode->client_options;
+	bool no_cache = false;
 
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -201,10 +202,10 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 		/* stap(1) options that do not change what we build */
 		{ "suppress-handler-errors", no_argument, NULL, OPT_IGNORED },
 		{ "color", optional_argument, NULL, OPT_IGNORED },
+		{ "disable-cache", no_argument, NULL, OPT_NO_CACHE },
 		/* refused from compile-server clients, ignored locally */
 		{ "all-modules", no_argument, NULL, OPT_REFUSED },
 		{ "ldd", no_argument, NULL, OPT_REFUSED },
-		{ "disable-cache", no_argument, NULL, OPT_REFUSED },
 		{ "poison-cache", no_argument, NULL, OPT_REFUSED },
 		{ "clean-cache", no_argument, NULL, OPT_REFUSED },
 		{ "modinfo", required_argument, NULL, OPT_REFUSED },
@@ -384,6 +385,11 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 			no_time_limits = true;
 			pv_push(&o->server_words, xstrdup("--suppress-time-limits"));
 			break;
+		case OPT_NO_CACHE:
+			/* locally: no runtime object cache; from a server client
+			 * it is one of the options the server refuses (above) */
+			no_cache = !client;
+			break;
 		case OPT_IGNORED:
 		case OPT_REFUSED:
 			break;
@@ -416,6 +422,16 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 
 	const char *rt = getenv("SYSTEMTAP_RUNTIME");
 	o->s.runtime_dir = rt && *rt ? rt : STAP_RUNTIME_DIR;
+	if (client) {
+		o->s.cache_dir = mode->cache_dir;
+	} else if (!no_cache) {
+		/* beside SystemTap's own cache: $SYSTEMTAP_DIR/cache */
+		const char *d = getenv("SYSTEMTAP_DIR"), *home = getenv("HOME");
+		if (d && *d)
+			o->s.cache_dir = arena_printf(&o->s.arena, "%s/cache/runtime", d);
+		else if (home && *home)
+			o->s.cache_dir = arena_printf(&o->s.arena, "%s/.systemtap/cache/runtime", home);
+	}
 	if (o->want_tapset_env) {
 		const char *env = getenv("SYSTEMTAP_TAPSET");
 		o->s.tapset_dir = env && *env ? env : STAP_TAPSET_DIR;

@@ -16,6 +16,8 @@ struct stap_mode {
 				   * (release or kbuild tree); a client -r must name it */
 	const char *release;      /* client_options: that kernel's release */
 	const char *out_dir;      /* where pass 4 puts the module (NULL: ".") */
+	const char *cache_dir;    /* client_options: the server's runtime object
+				   * cache (translator/rtcache.h), or NULL */
 };
 
 struct stap_options {

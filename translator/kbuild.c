@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kbuild.h"
+#include "rtcache.h"
 #include "session.h"
 #include "util.h"
 
@@ -51,6 +52,13 @@ static bool copy_file(const char *from, const char *to)
 	return ok;
 }
 
+/* mtime of path := mt; kbuild compares it with a cached stap_rt.o's */
+static bool set_mtime(const char *path, const struct timespec *mt)
+{
+	struct timespec times[2] = { *mt, *mt };
+	return utimensat(AT_FDCWD, path, times, 0) == 0;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -70,6 +78,14 @@ static const struct {
 	{ "regex.c", { "stp_regex_", NULL } },
 };
 
+static bool is_optional_part(const char *name)
+{
+	for (size_t k = 0; k < sizeof optional_parts / sizeof optional_parts[0]; k++)
+		if (!strcmp(name, optional_parts[k].file))
+			return true;
+	return false;
+}
+
 static bool runtime_part_needed(const char *name, const char *source)
 {
 	for (size_t k = 0; k < sizeof optional_parts / sizeof optional_parts[0]; k++) {
@@ -83,17 +99,25 @@ static bool runtime_part_needed(const char *name, const char *source)
 	return true;
 }
 
-/* Copy the runtime's .c and .h files into dir.  The generated probes.c
- * and the runtime compile as one unit (stap_all.c includes probes.c and
- * the runtime .c files it needs): kbuild's cost is mostly per unit,
- * parsing the kernel's headers again each time. */
+/* Copy the runtime's .c and .h files into dir, keeping their mtimes, and
+ * write the two units: stap_all.c, the script (probes.c) with the
+ * optional parts it calls, and stap_rt.c, the parts every module has.
+ * stap_rt.c's object does not depend on the script or the module name,
+ * so the runtime object cache (rtcache.h) can keep it.  `files` gets the
+ * names of the files stap_rt.o is made from (for its cache key). */
 static bool copy_runtime(struct session *s, const char *runtime, const char *dir,
-			 const char *source, struct strbuf *objects)
+			 const char *source, struct strbuf *objects, struct ptrvec *files)
 {
-	struct strbuf unity;
+	struct strbuf unity, rt;
 	sb_init(&unity);
-	sb_puts(&unity, "/* the script and the runtime as one compilation unit */\n"
+	sb_init(&rt);
+	sb_puts(&unity, "/* the script and the optional runtime parts it calls */\n"
 		"#include \"probes.c\"\n");
+	/* KBUILD_MODNAME names the module the unit is linked into; no part
+	 * uses it, and fixing it keeps the object the same for every module */
+	sb_puts(&rt, "/* the runtime parts every module has: one object for all modules */\n"
+		"#undef KBUILD_MODNAME\n#define KBUILD_MODNAME \"stap\"\n"
+		"#undef __KBUILD_MODNAME\n#define __KBUILD_MODNAME kmod_stap\n");
 	DIR *d = opendir(runtime);
 	if (!d) {
 		fprintf(s->diag.out, "stap: ERROR: cannot open the runtime directory '%s': %s\n",
@@ -112,27 +136,45 @@ static bool copy_runtime(struct session *s, const char *runtime, const char *dir
 	if (names.n)
 		qsort(names.v, names.n, sizeof *names.v, cmp_names);
 	bool ok = true;
+	struct timespec newest = { 0, 0 };
 	for (size_t k = 0; k < names.n; k++) {
 		const char *name = names.v[k];
 		char *from = xasprintf("%s/%s", runtime, name);
 		char *to = xasprintf("%s/%s", dir, name);
-		if (!copy_file(from, to)) {
+		struct stat st;
+		if (stat(from, &st) != 0 || !copy_file(from, to) || !set_mtime(to, &st.st_mtim)) {
 			fprintf(s->diag.out, "stap: ERROR: cannot copy '%s': %s\n", from, strerror(errno));
 			ok = false;
+		} else if (st.st_mtim.tv_sec > newest.tv_sec ||
+			   (st.st_mtim.tv_sec == newest.tv_sec && st.st_mtim.tv_nsec > newest.tv_nsec)) {
+			newest = st.st_mtim;
 		}
 		size_t n = strlen(name);
-		if (!strcmp(name + n - 2, ".c") && runtime_part_needed(name, source))
+		bool optional = is_optional_part(name);
+		if (!strcmp(name + n - 2, ".c") && optional && runtime_part_needed(name, source))
 			sb_printf(&unity, "#include \"%s\"\n", name);
+		if (!strcmp(name + n - 2, ".c") && !optional)
+			sb_printf(&rt, "#include \"%s\"\n", name);
+		if (!optional || strcmp(name + n - 2, ".c") != 0)
+			pv_push(files, names.v[k]);
+		else
+			free(names.v[k]);
 		free(from);
 		free(to);
-		free(names.v[k]);
 	}
 	pv_free(&names);
 	char *path = xasprintf("%s/stap_all.c", dir);
 	ok = ok && write_file(path, unity.s, unity.len);
 	free(path);
+	/* as old as the newest runtime file, so that a cached object built
+	 * from the same files is up to date for kbuild */
+	path = xasprintf("%s/stap_rt.c", dir);
+	ok = ok && write_file(path, rt.s, rt.len) && set_mtime(path, &newest);
+	free(path);
+	pv_push(files, xstrdup("stap_rt.c"));
 	sb_free(&unity);
-	sb_puts(objects, " stap_all.o");
+	sb_free(&rt);
+	sb_puts(objects, " stap_all.o stap_rt.o");
 	return ok;
 }
 
@@ -216,13 +258,16 @@ char *kbuild_module(struct session *s, const char *name, const char *source,
 	}
 	char *result = NULL;
 	struct strbuf kbuild, objects;
+	struct ptrvec rt_files = { 0 };
+	struct rtcache cache = { 0 };
 	sb_init(&kbuild);
 	sb_init(&objects);
 	char *src = xasprintf("%s/probes.c", dir);
 	if (!write_file(src, source, strlen(source)) ||
-	    !copy_runtime(s, runtime_dir, dir, source, &objects))
+	    !copy_runtime(s, runtime_dir, dir, source, &objects, &rt_files))
 		goto out;
 	sb_printf(&kbuild, "obj-m := %s.o\n%s-y :=%s\n", name, name, objects.s);
+	size_t flags_at = kbuild.len;   /* what follows reaches every unit */
 	/* reproducible: no private paths in the debug information */
 	sb_printf(&kbuild, "ccflags-y := -I$(src) -ffile-prefix-map=$(src)=stap\n");
 	/* no DWARF: nothing reads it (stacks come from ORC, symbols from
@@ -236,19 +281,38 @@ char *kbuild_module(struct session *s, const char *name, const char *source,
 	if (!wrote)
 		goto out;
 
+	/* KCFLAGS reaches every compile, kbuild's own NAME.mod.c included */
+	static const char kcflags_fmt[] = "KCFLAGS=-ffile-prefix-map=%s=stap";
+	if (s->cache_dir) {
+		cache.dir = xstrdup(s->cache_dir);
+		char *flags = xasprintf("%s\n%s", kbuild.s + flags_at, kcflags_fmt);
+		if (rtcache_key(&cache, build, flags, dir, &rt_files))
+			rtcache_place(&cache, dir, name);
+		free(flags);
+	}
 	char *mflag = xasprintf("M=%s", dir);
 	char *jobs = xasprintf("-j%ld", sysconf(_SC_NPROCESSORS_ONLN) > 0
 					 ? sysconf(_SC_NPROCESSORS_ONLN) : 1);
-	/* KCFLAGS reaches every compile, kbuild's own NAME.mod.c included */
-	char *kcflags = xasprintf("KCFLAGS=-ffile-prefix-map=%s=stap", dir);
+	char *kcflags = xasprintf(kcflags_fmt, dir);
 	char *argv[] = { "make", "-C", (char *)build, mflag, jobs, kcflags, "modules", NULL };
 	char *log = xasprintf("%s/build.log", dir);
 	int rc = run_logged(argv, log);
+	if (rc != 0 && cache.placed) {
+		/* never let a cached object be the reason a build fails */
+		char *o = xasprintf("%s/stap_rt.o", dir), *c = xasprintf("%s/.stap_rt.o.cmd", dir);
+		unlink(o);
+		unlink(c);
+		free(o);
+		free(c);
+		cache.placed = false;
+		rc = run_logged(argv, log);
+	}
 	if (rc != 0) {
 		fprintf(s->diag.out, "stap: ERROR: kbuild failed (exit status %d); its output ends:\n",
 			rc);
 		show_log_tail(s->diag.out, log, 30);
 	} else {
+		rtcache_store(&cache, dir, name);
 		char *ko = xasprintf("%s/%s.ko", dir, name);
 		result = xasprintf("%s/%s.ko", out_dir, name);
 		if (!copy_file(ko, result)) {
@@ -267,6 +331,10 @@ out:
 	free(src);
 	sb_free(&kbuild);
 	sb_free(&objects);
+	for (size_t k = 0; k < rt_files.n; k++)
+		free(rt_files.v[k]);
+	pv_free(&rt_files);
+	rtcache_free(&cache);
 	if (!getenv("STAP_KEEP_BUILD"))
 		remove_tree(dir);
 	else

@@ -43,6 +43,7 @@ struct session {
 	struct ptrvec staprun_args; /* -c/-x/-o/-b/-w/-G for pass 5, as staprun options */
 	const char *runtime_dir;    /* runtime/kernel sources for pass 4 */
 	const char *out_dir;        /* where pass 4 puts the .ko; NULL = "." */
+	const char *cache_dir;      /* runtime object cache (rtcache.h); NULL = none */
 
 	struct kernel_info kernel;
 

@@ -18,33 +18,32 @@
 
 /* One context per possible CPU, vmalloc'd: a context holds the locals of
  * the largest probe, function frames, a print buffer and perhaps regex
- * scratch, more than the per-CPU allocator's units allow. */
-static struct context **stp_contexts;
+ * scratch, more than the per-CPU allocator's units allow.  The per-CPU
+ * pointer costs a handler one %gs-relative load. */
+static DEFINE_PER_CPU(struct context *, stp_context);
+static bool stp_contexts_ready;
 
 static void stp_contexts_free(void)
 {
 	int cpu;
-	if (!stp_contexts)
-		return;
-	for_each_possible_cpu(cpu)
-		vfree(stp_contexts[cpu]);
-	kfree(stp_contexts);
-	stp_contexts = NULL;
+	stp_contexts_ready = false;
+	for_each_possible_cpu(cpu) {
+		vfree(per_cpu(stp_context, cpu));
+		per_cpu(stp_context, cpu) = NULL;
+	}
 }
 
 static int stp_contexts_alloc(void)
 {
 	int cpu;
-	stp_contexts = kcalloc(nr_cpu_ids, sizeof *stp_contexts, GFP_KERNEL);
-	if (!stp_contexts)
-		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
-		stp_contexts[cpu] = vzalloc(sizeof(struct context));
-		if (!stp_contexts[cpu]) {
+		per_cpu(stp_context, cpu) = vzalloc(sizeof(struct context));
+		if (!per_cpu(stp_context, cpu)) {
 			stp_contexts_free();
 			return -ENOMEM;
 		}
 	}
+	stp_contexts_ready = true;
 	return 0;
 }
 /* Handlers run with interrupts off, so the lock needs none of the
@@ -75,6 +74,20 @@ static void stp_skip(void)
 {
 	if (atomic_inc_return(&stp_skipped) == MAXSKIPPED + 1)
 		stp_error("Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details.");
+}
+
+/* The globals' lock was taken by a handler on another CPU: try again
+ * MAXTRYLOCK times, TRYLOCKDELAY us apart, else skip the probe.  Out of
+ * line, so that the uncontended path keeps its registers free. */
+static noinline bool stp_lock_contended(void)
+{
+	for (int tries = 0; tries < MAXTRYLOCK; tries++) {
+		udelay(TRYLOCKDELAY);
+		if (arch_spin_trylock(&stp_globals_lock))
+			return true;
+	}
+	stp_skip();
+	return false;
 }
 
 /* Handlers that take more than STP_OVERLOAD_THRESHOLD of every
@@ -121,12 +134,11 @@ static __always_inline void stp_run_part(const struct stp_probe *p, int state,
 	struct context *c;
 	unsigned long flags;
 	cycles_t begin;
-	int tries = 0;
 
 	local_irq_save(flags);
 	if (stp_session_state() != state)
 		goto done;
-	c = stp_contexts[smp_processor_id()];
+	c = __this_cpu_read(stp_context);
 	/* interrupts are off: only this CPU's own nesting can see busy set */
 	if (c->busy) {
 		stp_skip();
@@ -134,13 +146,8 @@ static __always_inline void stp_run_part(const struct stp_probe *p, int state,
 	}
 	c->busy = 1;
 	begin = stp_account_begin();
-	while (!arch_spin_trylock(&stp_globals_lock)) {
-		if (++tries > MAXTRYLOCK) {
-			stp_skip();
-			goto leave;
-		}
-		udelay(TRYLOCKDELAY);
-	}
+	if (unlikely(!arch_spin_trylock(&stp_globals_lock)) && !stp_lock_contended())
+		goto leave;
 	c->probe_point = p->pp;
 	c->probe_name = p->pp;
 	c->last_error = NULL;
@@ -341,20 +348,25 @@ struct stp_kprobe {
 static struct stp_kprobe *stp_kprobes;
 static size_t stp_nkprobes;
 
-static int stp_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
-{
-	struct stp_kprobe *k = container_of(kp, struct stp_kprobe, kp);
-	stp_run(k->probe, STP_SESSION_RUNNING, regs, stp_probe_type_kprobe);
-	return 0;
-}
-
-static int stp_kretprobe_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct kretprobe *rp = get_kretprobe(ri);
-	struct stp_kprobe *k = container_of(rp, struct stp_kprobe, rp);
-	stp_run_part(k->probe, STP_SESSION_RUNNING, regs, ri, false, stp_probe_type_kretprobe);
-	return 0;
-}
+/* Every kprobe has its own handler, generated after the probe table
+ * (STP_KPROBE_HANDLER(n) for stp_probes[n]): with the probe a constant,
+ * the compiler calls the body directly, or inlines it, instead of an
+ * indirect call through the table (bench/probe-cost.sh). */
+#define STP_KPROBE_HANDLER(n)                                                   \
+	static notrace int stp_kprobe_pre_##n(struct kprobe *kp, struct pt_regs *regs) \
+	{                                                                       \
+		stp_run(&stp_probes[n], STP_SESSION_RUNNING, regs,              \
+			stp_probe_type_kprobe);                                 \
+		return 0;                                                       \
+	}
+#define STP_KRETPROBE_HANDLER(n)                                                \
+	static notrace int stp_kretprobe_ret_##n(struct kretprobe_instance *ri, \
+					 struct pt_regs *regs)                  \
+	{                                                                       \
+		stp_run_part(&stp_probes[n], STP_SESSION_RUNNING, regs, ri,     \
+			     false, stp_probe_type_kretprobe);                  \
+		return 0;                                                       \
+	}
 
 /* @entry(...) values are computed when the function is entered. */
 static int stp_kretprobe_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -408,7 +420,7 @@ static int stp_kprobes_start(void)
 		p->probe = pr;
 		if (pr->kind == STP_PROBE_KRETPROBE) {
 			p->rp.kp.symbol_name = pr->symbol;
-			p->rp.handler = stp_kretprobe_ret;
+			p->rp.handler = pr->kretprobe_ret;
 			p->rp.maxactive = pr->maxactive;
 			if (pr->entry) {
 				p->rp.entry_handler = stp_kretprobe_entry;
@@ -420,7 +432,7 @@ static int stp_kprobes_start(void)
 				p->kp.addr = (kprobe_opcode_t *)pr->address;
 			else
 				p->kp.symbol_name = pr->symbol;
-			p->kp.pre_handler = stp_kprobe_pre;
+			p->kp.pre_handler = pr->kprobe_pre;
 			rc = register_kprobe(&p->kp);
 		}
 		if (rc == 0) {
@@ -514,7 +526,7 @@ void stp_probes_stop(void)
 	stp_timers_stop();
 	stp_profile_stop();
 	stp_kprobes_stop();
-	if (!stp_contexts)
+	if (!stp_contexts_ready)
 		return;
 	/* the transport has set STOPPING, or ERROR after a script error */
 	if (state == STP_SESSION_ERROR)

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The data channel: per-CPU print buffers flushed as framed records into
  * a relay channel, read through /proc/systemtap/<module>/trace<cpu>.

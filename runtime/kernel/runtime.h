@@ -118,6 +118,9 @@ struct stp_probe {
 	int (*cond)(struct context *c); /* `probe P if (cond)`, or NULL */
 	void (*entry)(struct context *c); /* kretprobes with @entry: run at entry */
 	size_t entry_size;               /* bytes of @entry values per instance */
+	/* kprobes: this probe's own handler (STP_KPROBE_HANDLER in context.h) */
+	int (*kprobe_pre)(struct kprobe *kp, struct pt_regs *regs);
+	int (*kretprobe_ret)(struct kretprobe_instance *ri, struct pt_regs *regs);
 };
 
 extern const struct stp_probe stp_probes[];

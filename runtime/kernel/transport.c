@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The control channel and the session life cycle.
  *
@@ -68,7 +68,6 @@ static struct {
 } stp_ctl;
 
 static struct {
-	atomic_t state;			/* enum stp_session_state */
 	atomic_t exit_requested;	/* exit() or error: ask stapio to stop */
 	atomic_t request_exit_sent;
 	bool start_requested;		/* STP_START seen (write_mutex) */
@@ -82,14 +81,10 @@ static struct {
 	int remote_id;
 	char remote_uri[STP_REMOTE_URI_LEN];
 	unsigned int relocations;	/* recorded, not used yet */
-} stp_sess = {
-	.state = ATOMIC_INIT(STP_SESSION_STARTING),
-};
+} stp_sess;
 
-int stp_session_state(void)
-{
-	return atomic_read(&stp_sess.state);
-}
+/* enum stp_session_state; read by every handler (transport.h) */
+atomic_t stp_session_state_v = ATOMIC_INIT(STP_SESSION_STARTING);
 
 int stp_target_pid(void)
 {
@@ -228,9 +223,9 @@ void stp_warn(const char *fmt, ...)
 
 void stp_request_exit(void)
 {
-	atomic_cmpxchg(&stp_sess.state, STP_SESSION_RUNNING,
+	atomic_cmpxchg(&stp_session_state_v, STP_SESSION_RUNNING,
 		       STP_SESSION_STOPPING);
-	atomic_cmpxchg(&stp_sess.state, STP_SESSION_STARTING,
+	atomic_cmpxchg(&stp_session_state_v, STP_SESSION_STARTING,
 		       STP_SESSION_STOPPING);
 	atomic_set(&stp_sess.exit_requested, 1);
 }
@@ -245,11 +240,11 @@ void stp_error(const char *fmt, ...)
 	va_end(args);
 	/* error probes instead of end probes, unless already shutting down */
 	do {
-		old = atomic_read(&stp_sess.state);
+		old = atomic_read(&stp_session_state_v);
 		if (old != STP_SESSION_STARTING && old != STP_SESSION_RUNNING &&
 		    old != STP_SESSION_STOPPING)
 			break;
-	} while (atomic_cmpxchg(&stp_sess.state, old, STP_SESSION_ERROR) != old);
+	} while (atomic_cmpxchg(&stp_session_state_v, old, STP_SESSION_ERROR) != old);
 	atomic_set(&stp_sess.exit_requested, 1);
 }
 
@@ -302,13 +297,13 @@ static void stp_session_cleanup_locked(void)
 		return;
 	stp_sess.cleaned_up = true;
 	if (stp_sess.probes_started) {
-		atomic_cmpxchg(&stp_sess.state, STP_SESSION_RUNNING,
+		atomic_cmpxchg(&stp_session_state_v, STP_SESSION_RUNNING,
 			       STP_SESSION_STOPPING);
-		atomic_cmpxchg(&stp_sess.state, STP_SESSION_STARTING,
+		atomic_cmpxchg(&stp_session_state_v, STP_SESSION_STARTING,
 			       STP_SESSION_STOPPING);
 		stp_probes_stop();
 	}
-	atomic_set(&stp_sess.state, STP_SESSION_STOPPED);
+	atomic_set(&stp_session_state_v, STP_SESSION_STOPPED);
 	stp_print_flush_all();
 	failures = atomic_read(&stp_transport_failures);
 	if (failures)
@@ -350,10 +345,10 @@ static int stp_handle_start(const struct stp_msg_start *req)
 	rc = stp_probes_start();
 	if (rc == 0) {
 		stp_sess.probes_started = true;
-		atomic_cmpxchg(&stp_sess.state, STP_SESSION_STARTING,
+		atomic_cmpxchg(&stp_session_state_v, STP_SESSION_STARTING,
 			       STP_SESSION_RUNNING);
 	} else {
-		atomic_set(&stp_sess.state, STP_SESSION_ERROR);
+		atomic_set(&stp_session_state_v, STP_SESSION_ERROR);
 		stp_sess.cleaned_up = true;	/* nothing registered to stop */
 	}
 	stp_print_flush_all();

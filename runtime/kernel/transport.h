@@ -26,7 +26,12 @@ void stp_request_exit(void);                   /* script exit() */
 void stp_system(const char *cmd);              /* script system() */
 enum stp_session_state { STP_SESSION_STARTING, STP_SESSION_RUNNING, STP_SESSION_ERROR,
                          STP_SESSION_STOPPING, STP_SESSION_STOPPED };
-int stp_session_state(void);
+/* the state, read inline: every probe handler asks first */
+extern atomic_t stp_session_state_v;
+static inline int stp_session_state(void)
+{
+	return atomic_read(&stp_session_state_v);
+}
 
 /*
  * More of the transport's face.

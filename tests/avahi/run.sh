@@ -11,7 +11,10 @@
 # client that must sign), the server keeps serving while avahi-daemon is
 # down and is announced again when it returns, a stopped server is
 # withdrawn, and SystemTap 4.8's own stap-serverd is listed by our client
-# exactly as by Debian's.  All traffic stays inside the namespaces.
+# exactly as by Debian's.  The lines for a trusted server, online and
+# offline, are compared with Debian's client's.  Last, with only IPv6
+# link-local addresses on the link, the server is found and used at
+# fe80::a%<interface>.  All traffic stays inside the namespaces.
 #
 #   tests/avahi/run.sh [--keep DIR]      (root)
 #
@@ -234,6 +237,24 @@ else
 	fail "revoke and trust by name" "$(cat "$work/revoke.out" "$work/list-revoked.out" "$work/trust2.out" "$work/list-trusted2.out" 2> /dev/null)"
 fi
 
+# a trusted server that is online: every listing that has it shows its
+# Avahi name and address, as Debian's 4.8 client does once it trusts it
+# too (SystemTap merges the announcement into its certificate's entry)
+if [ -x /usr/bin/stap ]; then
+	dstap --trust-servers=ssl,no-prompt --use-server="192.0.2.1:$port" > "$work/dtrust.out" 2>&1
+	for props in all trusted online,trusted online ""; do
+		bstap -r "$kver" --list-servers="$props" > "$work/cmp-ours.out" 2>&1
+		dstap -r "$kver" --list-servers="$props" > "$work/cmp-theirs.out" 2>&1
+		ours=$(grep -F "certinfo=\"$certinfo\"" "$work/cmp-ours.out")
+		theirs=$(grep -F "certinfo=\"$certinfo\"" "$work/cmp-theirs.out")
+		if [ "$ours" = "$want_line" ] && [ "$ours" = "$theirs" ]; then
+			pass "trusted and online, --list-servers=${props:-(default)}: the line of Debian's 4.8 client"
+		else
+			fail "trusted list =$props" "want [$want_line] ours [$ours] Debian's [$theirs] $(cat "$work/dtrust.out")"
+		fi
+	done
+fi
+
 # announcements that must be skipped: another kernel (newest version),
 # and a compatible one whose port is dead (newer than ours)
 fake() { # NAME PORT SYSINFO VERSION
@@ -277,16 +298,21 @@ fi
 for p in "${fake_pids[@]}"; do kill "$p" 2> /dev/null; done
 fake_pids=()
 
-# servers named without a port, by serial, or NAME.local:PORT (not in DNS)
-for spec in stapa stapa.local 192.0.2.1 "$certinfo" "stapa.local:$port"; do
-	m=avahi_$(echo "$spec" | tr -c 'a-z0-9\n' _)
-	if (cd "$cli/run" && bstap --use-server="$spec" -r "$kver" -p4 -m "$m" \
+# spec_build SPEC PREFIX PASS-TEXT: the client builds through --use-server=SPEC
+spec_build() {
+	local m=$2$(echo "$1" | tr -c 'a-z0-9\n' _)
+	if (cd "$cli/run" && bstap --use-server="$1" -r "$kver" -p4 -m "$m" \
 		-e 'probe begin { printf("hi\n"); exit() }' > "$work/spec.out" 2>&1) &&
 	   [ -s "$cli/run/$m.ko" ]; then
-		pass "--use-server=$spec found through Avahi"
+		pass "$3"
 	else
-		fail "--use-server=$spec" "$(tail -n 10 "$work/spec.out")"
+		fail "--use-server=$1" "$(tail -n 10 "$work/spec.out")"
 	fi
+}
+
+# servers named without a port, by serial, or NAME.local:PORT (not in DNS)
+for spec in stapa stapa.local 192.0.2.1 "$certinfo" "stapa.local:$port"; do
+	spec_build "$spec" avahi_ "--use-server=$spec found through Avahi"
 done
 
 # --- a kernel added to the store is announced without a restart --------------------------
@@ -407,6 +433,37 @@ else
 	fail "withdraw" "$(cat "$work/list.out")"
 fi
 
+# a trusted server that is not online: its certificate's host name,
+# address=offline port=unknown (SystemTap 4.8's get_server_info_from_db)
+offline_line=" host=stapa address=offline port=unknown sysinfo=\"unknown\" version=unknown certinfo=\"$certinfo\""
+for props in trusted all; do
+	bstap --list-servers="$props" > "$work/offline.out" 2>&1
+	if grep -qxF -- "$offline_line" "$work/offline.out"; then
+		pass "trusted server offline, --list-servers=$props: [$offline_line]"
+	else
+		fail "offline trusted =$props" "want [$offline_line] got: $(cat "$work/offline.out")"
+	fi
+done
+bstap --use-server="$certinfo" --list-servers > "$work/offline-spec.out" 2>&1
+bstap -r "$kver" --list-servers > "$work/offline-default.out" 2>&1
+if grep -qxF -- "$offline_line" "$work/offline-spec.out" &&
+   grep -qx "Systemtap Compile Server Status for 'specified'" "$work/offline-spec.out" &&
+   grep -qx "No servers found" "$work/offline-default.out"; then
+	pass "offline: listed when named by its serial (specified), not by the default list"
+else
+	fail "offline specified/default" "$(cat "$work/offline-spec.out" "$work/offline-default.out")"
+fi
+if [ -x /usr/bin/stap ]; then
+	dstap --list-servers=trusted > "$work/doffline.out" 2>&1
+	dstap --use-server="$certinfo" --list-servers > "$work/doffline-spec.out" 2>&1
+	if grep -qxF -- "$offline_line" "$work/doffline.out" &&
+	   grep -qxF -- "$offline_line" "$work/doffline-spec.out"; then
+		pass "Debian's 4.8 stap --list-servers=trusted (and specified by serial) prints the same offline line"
+	else
+		fail "Debian's offline line" "want [$offline_line] got: $(cat "$work/doffline.out" "$work/doffline-spec.out")"
+	fi
+fi
+
 # --- SystemTap's own stap-serverd 4.8, seen by both clients alike ---------------------------------
 dserverd=/usr/lib/systemtap/stap-serverd
 if [ -x "$dserverd" ] && [ -d "/lib/modules/$kver/build" ]; then
@@ -474,6 +531,71 @@ if grep -q "Not announcing" "$slog" && ! grep -q "Adding Avahi service" "$slog" 
 	pass "--no-avahi: not announced"
 else
 	fail "--no-avahi" "$(cat "$slog" "$work/list.out")"
+fi
+kill -TERM "$server_pid"
+for _ in $(seq 1 100); do kill -0 "$server_pid" 2> /dev/null || break; sleep 0.1; done
+kill -0 "$server_pid" 2> /dev/null || server_pid=""
+
+# --- IPv6 link-local only --------------------------------------------------------------------------
+# Both hosts lose their IPv4 address and get one fixed link-local IPv6
+# address each (no other: the kernel's own is flushed), and Avahi runs on
+# IPv6 only.  The client finds the server at fe80::a%<its veth> (the
+# scope is the interface Avahi found it on, printed by name as
+# SystemTap's PR_NetAddrToString does) and compiles through it.
+lla=fe80::a llb=fe80::b vb=${tag}vb
+for h in a b; do "in_$h" avahi-daemon --kill > /dev/null 2>&1; done
+for _ in $(seq 1 50); do avahi_running a || avahi_running b || break; sleep 0.1; done
+v6_host() { # NS IFACE V4 LINKLOCAL
+	ip -n "$1" addr del "$3/24" dev "$2" &&
+	ip -n "$1" link set dev "$2" addrgenmode none &&
+	ip -n "$1" -6 addr flush dev "$2" &&
+	ip -n "$1" addr add "$4/64" dev "$2" nodad
+}
+v6ok=""
+if v6_host "$nsa" "${tag}va" 192.0.2.1 "$lla" && v6_host "$nsb" "$vb" 192.0.2.2 "$llb"; then
+	for h in a b; do
+		sed -i 's/^use-ipv4=yes/use-ipv4=no/; s/^use-ipv6=no/use-ipv6=yes/' "$work/stap$h/avahi.conf"
+		"in_$h" avahi-daemon --daemonize --no-drop-root --no-chroot --no-rlimits \
+			-f "$work/stap$h/avahi.conf" > /dev/null 2>&1
+	done
+	for _ in $(seq 1 50); do avahi_running a && avahi_running b && break; sleep 0.1; done
+	note_daemons a
+	note_daemons b
+	addrs_a=$(ip -n "$nsa" -o addr show dev "${tag}va" | awk '{print $4}' | tr '\n' ' ')
+	if avahi_running a && avahi_running b && [ "$addrs_a" = "$lla/64 " ]; then
+		v6ok=1
+		pass "IPv6 link-local only: stapa has $addrs_a, avahi-daemon on IPv6 only"
+	else
+		fail "IPv6 link-local set-up" "addresses [$addrs_a]"
+	fi
+else
+	fail "IPv6 link-local set-up" "ip failed"
+fi
+if [ -n "$v6ok" ]; then
+	slog=$work/server-v6.log
+	start_server
+	ll_line=" host=stapa.local address=$lla%$vb port=$port sysinfo=\"$kver x86_64\" version=4.8 certinfo=\"$certinfo\""
+	if [ -n "${port:-}" ] && wait_log "successfully established" 10 && list_until online "$ll_line" 15; then
+		pass "found through Avahi over IPv6: [$ll_line]"
+	else
+		fail "link-local listed" "want [$ll_line] got: $(cat "$work/list.out"; tail -n 5 "$slog")"
+	fi
+	if [ -x /usr/bin/stap ]; then
+		dstap --list-servers=online > "$work/dlist-v6.out" 2>&1
+		theirs=$(grep -F "port=$port " "$work/dlist-v6.out")
+		[ "$theirs" = "$ll_line" ] && pass "Debian's 4.8 stap prints the same link-local line" ||
+			fail "Debian's link-local line" "want [$ll_line] got: $(cat "$work/dlist-v6.out")"
+	fi
+	if (cd "$cli/run" && bstap --use-server -vv -r "$kver" -p4 -m avahi_ll \
+		-e 'probe begin { printf("hi\n"); exit() }' > "$work/ll.out" 2> "$work/ll.err") &&
+	   [ -s "$cli/run/avahi_ll.ko" ] && grep -qF "[$lla%$vb]:$port" "$work/ll.err"; then
+		pass "bare --use-server: compiled through [$lla%$vb]:$port"
+	else
+		fail "compile over link-local" "$(tail -n 20 "$work/ll.err")"
+	fi
+	for spec in "[$lla%$vb]:$port" "$lla%$vb" "$lla" "[$lla]"; do
+		spec_build "$spec" avahi_ll_ "--use-server=$spec over link-local"
+	done
 fi
 
 finish

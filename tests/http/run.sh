@@ -4,7 +4,9 @@
 # and error status, hostile submissions (the server keeps serving),
 # concurrent and identical submissions, /metrics moving as it should, the
 # examples of docs/http-api.md run as written, `stap --use-http-server`,
-# and the status page in headless Chromium.
+# the status page in headless Chromium, and SIGHUP with a replaced, an
+# expired and an expiring certificate (both ports serve the new one, the
+# connections under way go on).
 #
 #   tests/http/run.sh [--keep DIR] [--vm]
 #
@@ -369,6 +371,187 @@ if [ "$vm" = 1 ]; then
 	check vm-runs-http-module sh -c "[ -n '$mod' ] && [ \"\$(cat '$run/out/1.stdout')\" = 'hello from http 42' ] && [ \"\$(cat '$run/out/1.status')\" = 0 ] && ! grep -q 'MODULE LEFT' '$run/out/1.stderr'"
 	[ -f "$run/out/1.status" ] || tail -n 20 "$work/vm.log"
 fi
+
+# --- SIGHUP with a new certificate: both ports serve it to new connections ----------------------
+# The listener and the connections under way stay: a keep-alive connection
+# made before goes on with the old certificate, a long-poll started before
+# gets its answer.
+ssl=$srv/stapdir/ssl/server
+host=${SERVER#https://}	# the name in the certificates ($name was reused by the file-name checks)
+host=${host%:*}
+served_fp() {	# PORT: the SHA-256 fingerprint of the certificate served there
+	openssl s_client -connect "127.0.0.1:$1" < /dev/null 2> /dev/null |
+		openssl x509 -fingerprint -sha256 -noout 2> /dev/null | cut -d= -f2
+}
+file_fp() { openssl x509 -inform DER -in "$ssl/stap.cert" -fingerprint -sha256 -noout | cut -d= -f2; }
+served_valid() {	# PORT: the certificate served there is valid now
+	openssl s_client -connect "127.0.0.1:$1" < /dev/null 2> /dev/null | openssl x509 -noout -checkend 0
+}
+served_checks() {	# NAME: both ports serve a valid certificate, the one in the database ($fp, $sfp)
+	check "$1-https-valid" served_valid "$hport"
+	check "$1-systemtap-port-new" test "$sfp" = "$fp"
+	check "$1-systemtap-port-valid" served_valid "$port"
+}
+reloads() { grep -c 'HTTP API serves certificate' "$work/server.log"; }
+hup_and_wait() {	# SIGHUP; until the HTTP API took the new certificate (60 s)
+	local n i
+	n=$(reloads)
+	kill -HUP "$server_pid"
+	for i in $(seq 1 600); do
+		[ "$(reloads)" -gt "$n" ] && return 0
+		kill -0 "$server_pid" 2> /dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+# KEEPALIVE PORT CAFILE NAME GO: one TLS connection, GET /v1/health on it,
+# then again on the same connection once the file GO exists; prints the
+# status and the fingerprint of the certificate of each
+cat > "$work/keepalive.py" << 'PY'
+import hashlib, os, socket, ssl, sys, time
+port, cafile, name, go = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=cafile)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname=name)
+def health():
+    s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: " + name.encode() + b"\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            return "closed"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+    while length and len(body) < length[0]:
+        chunk = s.recv(4096)
+        if not chunk:
+            return "closed"
+        body += chunk
+    return head.split(b" ")[1].decode()
+fp = lambda: hashlib.sha256(s.getpeercert(True)).hexdigest()
+print("before", health(), fp(), flush=True)
+for _ in range(1200):
+    if os.path.exists(go):
+        break
+    time.sleep(0.1)
+print("after", health(), fp(), flush=True)
+PY
+old_fp=$(file_fp)
+check reload-before-same-on-both-ports sh -c "[ -n '$old_fp' ] && [ '$(served_fp "$hport")' = '$old_fp' ] && [ '$(served_fp "$port")' = '$old_fp' ]"
+cp "$work/server.pem" "$work/old.pem"
+python3 "$work/keepalive.py" "$hport" "$work/old.pem" "$host" "$work/go" > "$work/keepalive.out" 2>&1 &
+ka_pid=$!
+lid=$(submit '{"files":{"reload.stp":"probe begin { printf(\"across a reload '$$'\\n\") exit() }"},"kernel":{"release":"'$kver'"}}')
+for i in $(seq 1 100); do api "$SERVER/v1/builds/$lid" | grep -q '"state":"building"' && break; sleep 0.1; done
+api "$SERVER/v1/builds/$lid?wait=60" > "$work/reload-lp.json" &
+lp_pid=$!
+sleep 0.5
+SYSTEMTAP_DIR="$srv/stapdir" "$top/stap-gen-cert" "$ssl" > "$work/gencert.out" 2>&1
+new_fp=$(file_fp)
+hup_and_wait
+touch "$work/go"
+wait "$ka_pid"
+wait "$lp_pid"
+check reload-logged sh -c "grep -q 'Certificate database $ssl changed: loading it' '$work/server.log' && grep -q 'HTTP API serves certificate' '$work/server.log' && ! grep -q 'previous certificate' '$work/server.log'"
+hfp=$(served_fp "$hport") sfp=$(served_fp "$port")
+check reload-https-serves-new sh -c "echo 'old $old_fp new $new_fp served $hfp'; [ '$new_fp' != '$old_fp' ] && [ '$hfp' = '$new_fp' ]"
+check reload-systemtap-port-serves-new test "$sfp" = "$new_fp"
+check reload-long-poll-answered python3 -c "import json; s=json.load(open('$work/reload-lp.json')); assert s['state']=='done' and s['rc']==0, s"
+old_hex=$(echo "$old_fp" | tr -d ':' | tr 'A-F' 'a-f')
+check reload-keepalive-connection-kept sh -c "cat '$work/keepalive.out'; grep -qx 'before 200 $old_hex' '$work/keepalive.out' && grep -qx 'after 200 $old_hex' '$work/keepalive.out'"
+openssl x509 -inform DER -in "$ssl/stap.cert" -out "$work/server.pem"
+check reload-new-certificate-verifies sh -c "curl -s --cacert '$work/server.pem' '$SERVER/v1/health' | grep -q '\"status\":\"ok\"'"
+check reload-old-certificate-refused sh -c "! curl -s --cacert '$work/old.pem' '$SERVER/v1/health' > /dev/null 2>&1"
+check reload-same-port-same-process sh -c "kill -0 $server_pid && [ \$(grep -c 'HTTP API (HTTPS) on' '$work/server.log') -eq 1 ]"
+
+# --- SIGHUP with an expired certificate: a new one is made and served -----------------------
+# (a) a database replaced by one whose certificate expired a month ago
+rm -f "$ssl"/cert9.db "$ssl"/key4.db "$ssl"/pkcs11.txt
+head -c 64 /dev/urandom > "$work/noise"
+certutil -N -d "sql:$ssl" --empty-password > "$work/certutil.out" 2>&1
+certutil -S -d "sql:$ssl" -n stap-server -s 'CN=Systemtap Compile Server,OU=Systemtap' -x -t 'PCu,,PCu' \
+	-k rsa -g 2048 -w -13 -v 12 -z "$work/noise" --nsCertType sslServer,objectSigning,objectSigningCA \
+	-8 "$host" >> "$work/certutil.out" 2>&1
+certutil -L -d "sql:$ssl" -n stap-server -a | openssl x509 -out "$work/expired.pem" 2>> "$work/certutil.out"
+expired_fp=$(openssl x509 -in "$work/expired.pem" -fingerprint -sha256 -noout | cut -d= -f2)
+check expired-replacement-made sh -c "cat '$work/certutil.out'; [ -n '$expired_fp' ] && ! openssl x509 -in '$work/expired.pem' -noout -checkend 0"
+n=$(grep -c 'Generating a new certificate' "$work/server.log")
+hup_and_wait
+fp=$(file_fp)
+check expired-replacement-regenerated sh -c "[ \$(grep -c 'Generating a new certificate' '$work/server.log') -gt $n ] && grep -q 'is not valid now' '$work/server.log'"
+hfp=$(served_fp "$hport") sfp=$(served_fp "$port")
+check expired-replacement-https-new sh -c "echo 'expired $expired_fp served $hfp'; [ '$hfp' = '$fp' ] && [ '$fp' != '$expired_fp' ] && [ '$fp' != '$new_fp' ]"
+served_checks expired-replacement
+openssl x509 -inform DER -in "$ssl/stap.cert" -out "$work/server.pem"
+check expired-replacement-serving sh -c "curl -s --cacert '$work/server.pem' '$SERVER/v1/health' | grep -q '\"status\":\"ok\"'"
+
+# (b) the certificate the server runs with expires: a short-lived one is
+# loaded, it expires, SIGHUP makes a new one beside the database in use
+if python3 -c 'import cryptography' 2> /dev/null; then
+	cat > "$work/shortcert.py" << 'PY'
+# P12 SECONDS NAME: a key and a self-signed stap-server certificate, valid
+# from a minute ago until SECONDS from now, as a PKCS#12 file (no password)
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+out, secs, host = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+# PrintableStrings, as the server's own (clients keep all under one nickname)
+printable = x509.name._ASN1Type.PrintableString
+name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Systemtap", _type=printable),
+                  x509.NameAttribute(NameOID.COMMON_NAME, "Systemtap Compile Server", _type=printable)])
+now = datetime.datetime.now(datetime.timezone.utc)
+ns_cert_type = x509.ObjectIdentifier("2.16.840.1.113730.1.1")
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(seconds=secs))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        # Netscape cert type: SSL server, object signing, object signing CA
+        .add_extension(x509.UnrecognizedExtension(ns_cert_type, bytes([3, 2, 0, 0x51])), critical=True)
+        .sign(key, hashes.SHA256()))
+open(out, "wb").write(pkcs12.serialize_key_and_certificates(
+    b"stap-server", key, cert, None, serialization.NoEncryption()))
+PY
+	rm -f "$ssl"/cert9.db "$ssl"/key4.db "$ssl"/pkcs11.txt
+	{
+		python3 "$work/shortcert.py" "$work/short.p12" 25 "$host" &&
+		certutil -N -d "sql:$ssl" --empty-password &&
+		pk12util -i "$work/short.p12" -d "sql:$ssl" -W '' &&
+		certutil -M -d "sql:$ssl" -n stap-server -t 'PCu,,PCu' &&
+		certutil -L -d "sql:$ssl" -n stap-server -a | openssl x509 -out "$work/short.pem"
+	} > "$work/short.out" 2>&1
+	short_fp=$(openssl x509 -in "$work/short.pem" -fingerprint -sha256 -noout 2> /dev/null | cut -d= -f2)
+	hup_and_wait
+	hfp=$(served_fp "$hport") sfp=$(served_fp "$port")
+	check short-lived-loaded sh -c "cat '$work/short.out'; [ -n '$short_fp' ] && [ '$hfp' = '$short_fp' ] && [ '$sfp' = '$short_fp' ]"
+	until ! openssl x509 -in "$work/short.pem" -noout -checkend 0 > /dev/null; do sleep 1; done
+	sleep 1
+	n=$(grep -c 'not valid: making a new one' "$work/server.log")
+	hup_and_wait
+	fp=$(file_fp)
+	check expiry-renewed-logged sh -c "[ \$(grep -c 'not valid: making a new one' '$work/server.log') -gt $n ] && ! grep -q 'Unable to generate' '$work/server.log'"
+	hfp=$(served_fp "$hport") sfp=$(served_fp "$port")
+	check expiry-renewed-https-new sh -c "echo 'short $short_fp now $fp served $hfp'; [ '$fp' != '$short_fp' ] && [ '$hfp' = '$fp' ]"
+	served_checks expiry-renewed
+	check expiry-renewed-no-scratch-left sh -c "ls -A '$ssl'; [ -z \"\$(find '$ssl' -mindepth 1 -type d)\" ]"
+	openssl x509 -inform DER -in "$ssl/stap.cert" -out "$work/server.pem"
+else
+	fail expiry-renewed "python3-cryptography is not installed (makes the short-lived certificate)"
+fi
+
+# a build over HTTP after the reloads: signed with the key loaded last
+rid=$(submit '{"files":{"after.stp":"probe begin { printf(\"after the reloads '$$'\\n\") exit() }"},"kernel":{"release":"'$kver'"},"privilege":"stapusr"}')
+wait_done "$rid"
+check reload-build-after python3 -c "import json; s=json.load(open('$work/state.json')); assert s['state']=='done' and s['rc']==0, s"
+openssl x509 -in "$work/server.pem" -pubkey -noout > "$work/pub2.pem"
+api -o "$work/after.ko" "$SERVER/v1/builds/$rid/module"
+api -o "$work/after.ko.sgn" "$SERVER/v1/builds/$rid/module.sgn"
+check reload-build-signed-with-new-key sh -c "openssl dgst -sha256 -verify '$work/pub2.pem' -signature '$work/after.ko.sgn' '$work/after.ko' | grep -q 'Verified OK'"
+check reload-server-alive kill -0 "$server_pid"
 
 # --- shutdown: the server stops cleanly with the HTTP API on ---------------------------------------------
 # a build under way when the server is told to stop: new submissions get
