@@ -32,11 +32,11 @@ static bool file_says(const char *path, const char *word)
 
 bool modules_must_be_signed(void)
 {
-	const char *no = getenv("SYSTEMTAP_NOSIGN");
-	if (no)
-		return false;
+	/* SystemTap's order: SYSTEMTAP_SIGN wins over SYSTEMTAP_NOSIGN */
 	if (getenv("SYSTEMTAP_SIGN"))
 		return true;
+	if (getenv("SYSTEMTAP_NOSIGN"))
+		return false;
 	const char *sysfs = getenv("STAP_SYSFS");
 	const char *root = sysfs && *sysfs ? sysfs : "/sys";
 	char *p = xasprintf("%s/module/module/parameters/sig_enforce", root);

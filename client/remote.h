@@ -66,6 +66,12 @@ int remote_http_compile(const char *url, const struct remote_request *rq, char *
  * certificate) or by certificate serial (no connection). */
 int remote_trust(const char *trust_spec, char *const *specs, size_t nspecs, int verbose);
 
+/* The kernel loads only signed modules: sig_enforce, securelevel,
+ * lockdown, or SYSTEMTAP_SIGN; SYSTEMTAP_NOSIGN turns the three checks
+ * off (SYSTEMTAP_SIGN wins, as in SystemTap).  Then --use-server is
+ * switched on (client/stap.c) and the MOKs go with the request. */
+bool modules_must_be_signed(void);
+
 /* --list-servers[=PROPS]: prints the servers that have every property
  * of the comma list PROPS (online, trusted, signer, compatible,
  * specified, all; NULL or "" for the default) in SystemTap's format on

@@ -146,8 +146,6 @@ struct server_spec *servers_to_try(char *const *specs, size_t nspecs,
 int remote_request_zip(const struct remote_request *rq, unsigned char **zip, size_t *len);
 
 /* ---- mok.c: Secure Boot ---- */
-/* sig_enforce, securelevel, lockdown, or SYSTEMTAP_SIGN (SYSTEMTAP_NOSIGN wins). */
-bool modules_must_be_signed(void);
 /* Fingerprints of enrolled Systemtap MOKs, or the one word "missing";
  * -1 (message printed) when mokutil fails.  Caller frees each and *fps. */
 int mok_fingerprints(char ***fps, size_t *n);

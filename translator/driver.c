@@ -357,10 +357,12 @@ int stap_parse_options(int argc, char **argv, struct stap_options *o,
 				return STAP_OPTS_EXIT_ERROR;
 			}
 			o->s.privilege = optarg;
+			o->privilege_given = true;
 			pv_push(&o->server_words, xasprintf("--privilege=%s", optarg));
 			break;
 		case OPT_UNPRIV:
 			o->s.privilege = "stapusr";
+			o->privilege_given = true;
 			pv_push(&o->server_words, xstrdup("--unprivileged"));
 			break;
 		case OPT_USE_SERVER:

@@ -31,6 +31,7 @@ struct stap_options {
 	struct ptrvec server_words;  /* options for a compile server, glued as SystemTap sends them */
 	struct ptrvec servers;       /* --use-server=SPEC values (split at commas) */
 	bool use_server;             /* --use-server given (with or without specs) */
+	bool privilege_given;        /* --privilege or --unprivileged on the line */
 	const char *http_server;     /* --use-http-server=URL (use_server is set too) */
 	const char *trust_servers;   /* --trust-servers=SPEC */
 	const char *list_servers;    /* --list-servers[=PROPS] ("" without PROPS) */

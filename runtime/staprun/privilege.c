@@ -1,7 +1,9 @@
-/* Privilege decisions; see privilege.h.  Nothing here does I/O. */
+/* Privilege decisions; see privilege.h.  Nothing here does I/O but
+ * stp_groups_lookup's reading of the group database. */
 #include "privilege.h"
 
 #include <ctype.h>
+#include <grp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -14,6 +16,22 @@ static int mask_of(const struct stp_groups *g, gid_t gid)
 	if (g->have_usr && gid == g->usr)
 		return STP_PR_STAPUSR;
 	return STP_PR_NONE;
+}
+
+static void lookup_group(const char *name, gid_t *gid, bool *have)
+{
+	struct group *gr = getgrnam(name);
+
+	*have = gr != NULL;
+	if (gr)
+		*gid = gr->gr_gid;
+}
+
+void stp_groups_lookup(struct stp_groups *g)
+{
+	lookup_group("stapusr", &g->usr, &g->have_usr);
+	lookup_group("stapsys", &g->sys, &g->have_sys);
+	lookup_group("stapdev", &g->dev, &g->have_dev);
 }
 
 int stp_credentials(const struct stp_groups *g, gid_t gid, const gid_t *groups, size_t n)

@@ -19,6 +19,9 @@ struct stp_groups {
 	bool have_usr, have_sys, have_dev;
 };
 
+/* The stap groups of the group database (getgrnam). */
+void stp_groups_lookup(struct stp_groups *g);
+
 /* Credentials of a non-root caller whose real gid is gid and whose
  * supplementary groups are groups[0..n): stapdev implies stapsys implies
  * stapusr.  Pure: decided from the process's own ids, never from

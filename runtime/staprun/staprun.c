@@ -26,7 +26,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -131,15 +130,6 @@ static bool initial_user_namespace(void)
 
 /* --- who is calling (F12) ------------------------------------------------- */
 
-static void lookup_group(const char *name, gid_t *gid, bool *have)
-{
-	struct group *g = getgrnam(name);
-
-	*have = g != NULL;
-	if (g)
-		*gid = g->gr_gid;
-}
-
 static int credentials(void)
 {
 	struct stp_groups g = { 0 };
@@ -148,9 +138,7 @@ static int credentials(void)
 
 	if (caller.uid == 0)
 		return STP_PR_ALL;
-	lookup_group("stapusr", &g.usr, &g.have_usr);
-	lookup_group("stapsys", &g.sys, &g.have_sys);
-	lookup_group("stapdev", &g.dev, &g.have_dev);
+	stp_groups_lookup(&g);
 	n = getgroups(NGROUPS_MAX, groups);
 	if (n < 0) {
 		stp_msg(prog, "Unable to retrieve group list: %s", strerror(errno));

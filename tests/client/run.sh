@@ -300,6 +300,55 @@ else
 fi
 
 # =====================================================================
+# SystemTap's automatic options: pass 5 by a user without stapdev
+# =====================================================================
+# as_user GROUPS ARGS...: ./stap as uid 65534 with the supplementary groups
+# GROUPS (a comma list of names, "" for none); sets rc, $out, $err.  No
+# server is reachable (no D-Bus, no trust store), so a build fails after
+# the automatic choices, which are then explained.
+as_user() {
+	local groups=$1 gids="" g gopt=(--clear-groups)
+	shift
+	for g in ${groups//,/ }; do gids+=${gids:+,}$(getent group "$g" | cut -d: -f3); done
+	[ -n "$gids" ] && gopt=(--groups="$gids")
+	(cd / && HOME=/nonexistent SYSTEMTAP_DIR=/nonexistent TMPDIR=/tmp \
+		setpriv --reuid=65534 --regid=65534 "${gopt[@]}" \
+		timeout 120 "$top/stap" --tapset-dir="$top/tapset" "$@" </dev/null) >"$out" 2>"$err"
+	rc=$?
+}
+use_server_msg="--use-server was automatically selected in order to request compilation by a compile-server."
+if getent group stapusr >/dev/null && getent group stapsys >/dev/null && getent group stapdev >/dev/null &&
+	(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups true) 2>/dev/null; then
+	as_user "" -e "$script"
+	check "no stap group: told to be root or in stapusr" \
+		'[ $rc = 1 ] && has_err "You are trying to run systemtap as a normal user." && has_err "possibly one of the groups \"stapsys\" or \"stapdev\".  [man stap]"'
+	as_user stapusr -e "$script"
+	check "stapusr: --privilege=stapusr and --use-server chosen, explained after the failure" \
+		'[ $rc = 1 ] && has_err "--privilege=stapusr was automatically selected because you are a member of the group stapusr.  [man stap]" && has_err "For users with the privilege level stapusr, the module created by compiling your script must be signed by a trusted systemtap compile-server.  [man stap-server]" && has_err "$use_server_msg"'
+	as_user stapusr,stapsys -e "$script"
+	check "stapsys: --privilege=stapsys chosen" \
+		'[ $rc = 1 ] && has_err "--privilege=stapsys was automatically selected because you are a member of the groups stapusr and stapsys.  [man stap]" && has_err "privilege level stapsys, the module"'
+	as_user stapusr --privilege=stapusr -e "$script"
+	check "a level given is kept; --use-server still chosen" \
+		'[ $rc = 1 ] && ! has_err "automatically selected because" && has_err "$use_server_msg"'
+	as_user stapusr -g -e "$script"
+	check "stapusr with -g: refused as SystemTap does" \
+		'[ $rc = 1 ] && has_err "You can'"'"'t specify -g and --privilege=stapusr together."'
+	as_user stapusr -p4 -e "$script"
+	check "-p4 is not pass 5: nothing automatic" '! has_err "automatically selected"'
+	as_user stapusr,stapdev -e "$script"
+	check "stapdev: nothing automatic" '! has_err "automatically selected"'
+	as_user stapusr -v -p2 -e "$script" --use-server=127.0.0.1:1
+	check "-v explains before the passes (none here: -p2)" '! has_err "automatically selected"'
+else
+	echo "SKIP: the stap groups or setpriv are missing: no automatic-options checks"
+fi
+(cd "$cwd" && SYSTEMTAP_SIGN=1 timeout 120 "$top/stap" --tapset-dir="$top/tapset" -p2 -e "$script") >"$out" 2>"$err"
+rc=$?
+check "a kernel that wants signed modules (SYSTEMTAP_SIGN): --use-server chosen, explained" \
+	'[ $rc = 1 ] && has_err "The kernel on your system requires modules to be signed for loading." && has_err "$use_server_msg"'
+
+# =====================================================================
 # Debian's SystemTap 4.8 compile server
 # =====================================================================
 serverd=/usr/lib/systemtap/stap-serverd
