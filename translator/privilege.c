@@ -5,35 +5,13 @@
 #include "ast.h"
 #include "privilege.h"
 
-static const struct {
-	const char *name;
-	int bit;
-} levels[] = {
-	/* highest first: a mask is named for the highest level it holds */
-	{ "stapdev", PR_STAPDEV },
-	{ "stapsys", PR_STAPSYS },
-	{ "stapusr", PR_STAPUSR },
-};
-
 int privilege_from_name(const char *name)
 {
+	static const int levels[] = { PR_STAPDEV, PR_STAPSYS, PR_STAPUSR };
 	for (size_t k = 0; name && k < sizeof levels / sizeof levels[0]; k++)
-		if (!strcmp(name, levels[k].name))
-			return levels[k].bit;
+		if (!strcmp(name, privilege_name(levels[k])))
+			return levels[k];
 	return PR_NONE;
-}
-
-const char *privilege_name(int mask)
-{
-	for (size_t k = 0; k < sizeof levels / sizeof levels[0]; k++)
-		if (privilege_contains(mask, levels[k].bit))
-			return levels[k].name;
-	return mask == PR_NONE ? "none" : "unknown";
-}
-
-bool privilege_contains(int have, int need)
-{
-	return (have & need) == need;
 }
 
 bool privilege_is_unprivileged(int level)

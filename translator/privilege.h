@@ -10,13 +10,15 @@
 
 #include <stdbool.h>
 
+#include "../runtime/kernel/privilege_levels.h"   /* the bits and names, one copy */
+
 struct functiondecl;
 
 enum {
-	PR_NONE = 0x0,
-	PR_STAPUSR = 0x2,
-	PR_STAPSYS = 0x4,
-	PR_STAPDEV = 0x8,
+	PR_NONE = STP_PR_NONE,
+	PR_STAPUSR = STP_PR_STAPUSR,
+	PR_STAPSYS = STP_PR_STAPSYS,
+	PR_STAPDEV = STP_PR_STAPDEV,
 };
 
 /* The bit of "stapusr", "stapsys" or "stapdev"; PR_NONE for anything else. */
@@ -24,10 +26,16 @@ int privilege_from_name(const char *name);
 
 /* SystemTap's display name of a mask: the highest level it contains,
  * "none" for 0, "unknown" for bits that name no level. */
-const char *privilege_name(int mask);
+static inline const char *privilege_name(int mask)
+{
+	return stp_pr_name(mask);
+}
 
 /* have contains every bit of need. */
-bool privilege_contains(int have, int need);
+static inline bool privilege_contains(int have, int need)
+{
+	return stp_pr_contains(have, need);
+}
 
 /* A level with neither stapsys nor stapdev: what the run-time checks of
  * stapusr modules and the stapusr-only rules apply to. */

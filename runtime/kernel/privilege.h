@@ -19,28 +19,7 @@
 
 #include "stp_types.h"
 
-#define STP_PR_NONE    0x0
-#define STP_PR_STAPUSR 0x2
-#define STP_PR_STAPSYS 0x4
-#define STP_PR_STAPDEV 0x8
-
-/* have contains every bit of need */
-static inline bool stp_pr_contains(int have, int need)
-{
-	return (have & need) == need;
-}
-
-/* SystemTap's name of a mask: its highest level, "none" for 0. */
-static inline const char *stp_pr_name(int mask)
-{
-	if (stp_pr_contains(mask, STP_PR_STAPDEV))
-		return "stapdev";
-	if (stp_pr_contains(mask, STP_PR_STAPSYS))
-		return "stapsys";
-	if (stp_pr_contains(mask, STP_PR_STAPUSR))
-		return "stapusr";
-	return mask == STP_PR_NONE ? "none" : "unknown";
-}
+#include "privilege_levels.h"
 
 /* The credentials of a task, as global ids, and what ptrace looks at. */
 struct stp_task_ids {
