@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <prio.h>
 #include <prnetdb.h>
@@ -23,6 +24,8 @@
 enum {
 	MAX_ANSWER_BYTES = 256 * 1024 * 1024,  /* a response archive, as remote.c allows */
 	POLL_WAIT_S = 30,                      /* ?wait= of each long-poll */
+	POLL_PAUSE_MIN_MS = 1000,              /* after a poll answered before its wait: */
+	POLL_PAUSE_MAX_MS = 10 * 1000,         /*   pauses double from MIN to MAX */
 };
 
 struct http_target {
@@ -85,11 +88,16 @@ static int parse_url(const char *url, struct http_target *t)
 	char *spec = has_port ? xstrdup(hostport)
 			      : xasprintf("%s:%d", hostport, t->tls ? 443 : 80);
 	struct server_spec s;
-	char err[256];
-	if (server_spec_parse(spec, &s, err, sizeof err) != 0 || s.kind != SPEC_ADDRESS ||
-	    s.naddrs == 0) {
-		remote_error("--use-http-server=%s: %s", url, s.naddrs == 0 && !err[0] ?
-			     "the host has no address" : err);
+	char err[256] = "";
+	int parsed = server_spec_parse(spec, &s, err, sizeof err);
+	if (parsed != 0 || s.kind != SPEC_ADDRESS || s.naddrs == 0) {
+		remote_error("--use-http-server=%s: %s", url,
+			     parsed != 0 ? err
+			     : s.kind == SPEC_SERIAL ? "a certificate serial is not a host; "
+						       "give an address or a host name"
+			     : "the host has no address");
+		if (parsed == 0)
+			server_spec_free(&s);
 		free(spec);
 		free(hostport);
 		return -1;
@@ -250,7 +258,26 @@ static char *json_text(const struct http_answer *a, const char *field)
 	return s;
 }
 
-/* Submits, long-polls and fetches the response archive.  0 or -1. */
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;	/* ts holds what is left */
+}
+
+/* Submits, long-polls and fetches the response archive.  0 or -1.  The
+ * whole wait is bounded by reply_timeout_ms().  A poll answered before its
+ * ?wait= with the build unfinished (the server's long-poll slots are all
+ * taken, or it does not hold answers) is followed by a pause, doubling
+ * from POLL_PAUSE_MIN_MS to POLL_PAUSE_MAX_MS, so that the client never
+ * polls in a tight loop; a poll that was held resets the pause. */
 static int http_build(const struct http_target *t, const unsigned char *req, size_t reqlen,
 		      unsigned char **resp, size_t *resplen, int verbose)
 {
@@ -268,13 +295,22 @@ static int http_build(const struct http_target *t, const unsigned char *req, siz
 	answer_free(&a);
 	if (verbose >= 1)
 		fprintf(stderr, "Build %s queued on %s\n", job + 11, t->where);
-	struct timespec t0, now;
+	const long timeout = reply_timeout_ms();
+	struct timespec t0, asked;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	char *poll = xasprintf("%s?wait=%d", job, POLL_WAIT_S);
+	long pause = POLL_PAUSE_MIN_MS;
 	char *state = NULL, *response = NULL;
 	int rc = -1;
 	for (;;) {
-		if (http_exchange(t, "GET", poll, NULL, NULL, 0, &a, verbose) < 0)
+		long left = timeout - ms_since(&t0);
+		int wait_s = left / 1000 < POLL_WAIT_S ? (int)(left / 1000) : POLL_WAIT_S;
+		if (wait_s < 1)
+			wait_s = 1;
+		char *poll = xasprintf("%s?wait=%d", job, wait_s);
+		clock_gettime(CLOCK_MONOTONIC, &asked);
+		int got = http_exchange(t, "GET", poll, NULL, NULL, 0, &a, verbose);
+		free(poll);
+		if (got < 0)
 			break;
 		if (a.status != 200) {
 			report_error(t, "following the build", &a);
@@ -293,15 +329,26 @@ static int http_build(const struct http_target *t, const unsigned char *req, siz
 			remote_error("%s: the build was %s", t->where, state ? state : "lost");
 			break;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - t0.tv_sec) * 1000 > reply_timeout_ms()) {
-			remote_error("%s: the build did not finish within %d s "
-				     "(STAP_CLIENT_TIMEOUT=SECONDS waits longer)", t->where,
-				     reply_timeout_ms() / 1000);
-			break;
-		}
 		if (verbose >= 2)
 			fprintf(stderr, "Build %s is %s\n", job + 11, state);
+		if (ms_since(&asked) < wait_s * 1000L) {
+			left = timeout - ms_since(&t0);
+			long p = pause < left ? pause : left;
+			if (verbose >= 2 && p > 0)
+				fprintf(stderr, "%s answered before the wait: polling again in %ld ms\n",
+					t->where, p);
+			if (p > 0)
+				pause_ms(p);
+			pause = pause * 2 < POLL_PAUSE_MAX_MS ? pause * 2 : POLL_PAUSE_MAX_MS;
+		} else {
+			pause = POLL_PAUSE_MIN_MS;
+		}
+		if (ms_since(&t0) >= timeout) {
+			remote_error("%s: the build did not finish within %ld s "
+				     "(STAP_CLIENT_TIMEOUT=SECONDS waits longer)", t->where,
+				     timeout / 1000);
+			break;
+		}
 	}
 	if (response && strncmp(response, job, strlen(job)) == 0) {
 		if (http_exchange(t, "GET", response, NULL, NULL, 0, &a, verbose) == 0) {
@@ -318,7 +365,6 @@ static int http_build(const struct http_target *t, const unsigned char *req, siz
 	} else if (state && !response && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0)) {
 		remote_error("%s: the server offers no response archive", t->where);
 	}
-	free(poll);
 	free(state);
 	free(response);
 	free(job);

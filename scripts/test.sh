@@ -81,6 +81,7 @@ tests/install/run.sh > "$log/install" 2>&1;    count "make install (staprun setu
 # 4.8 client, hostile requests, 100 concurrent clients, the cache).
 tests/certs/run.sh > "$log/certs" 2>&1;        count "certificates, signatures, trust stores, TLS" "$log/certs"
 tests/client/run.sh > "$log/client" 2>&1;      count "thin client (stap --use-server)" "$log/client"
+tests/client/http_poll.sh > "$log/http-poll" 2>&1; count "thin client over HTTP: polling against fake servers" "$log/http-poll"
 # The server as a service: systemd unit, sysusers.d, tmpfiles.d, config;
 # SIGHUP reload and SIGTERM clean-up; the stap-server control script.
 tests/service/run.sh > "$log/service" 2>&1;    count "service (systemd/, SIGHUP, SIGTERM, stap-server)" "$log/service"

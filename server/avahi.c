@@ -9,10 +9,13 @@
  * store and the MOKs every RECHECK_S seconds and re-publishes when the
  * records would change.  With AVAHI_CLIENT_NO_FAIL a missing daemon is
  * not an error: the client waits for it, and after a daemon restart it is
- * made again, so the server is announced whenever a daemon runs. */
+ * made again, so the server is announced whenever a daemon runs.  A
+ * failure to announce is tried again at each look, but logged only when it
+ * is new or differs from the last one, and the recovery is logged. */
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +50,8 @@ static char *service_name;        /* avahi_malloc'd */
 static int renames;
 static char *published;           /* the records now announced, as one text; NULL: none */
 static bool said_waiting;         /* "daemon not running" logged since the last success */
+static char *failure;             /* the failure to announce last logged; NULL: none since
+				     the last success */
 
 static void client_callback(AvahiClient *c, AvahiClientState state, void *userdata);
 static AvahiClient *new_client(void);
@@ -125,6 +130,25 @@ static void free_records(AvahiStringList **lists, size_t n)
 	free(lists);
 }
 
+/* Logs a failure to announce unless it is the one logged last: the timer
+ * tries again every RECHECK_S seconds, and a lasting failure must not
+ * fill the log. */
+static void announce_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void announce_failed(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (failure && strcmp(failure, msg) == 0) {
+		free(msg);
+		return;
+	}
+	server_log("%s (tried again every %d s; logged again if it changes)", msg, RECHECK_S);
+	free(failure);
+	failure = msg;
+}
+
 static void rename_service(void)
 {
 	char *n = avahi_alternative_service_name(service_name);
@@ -140,6 +164,10 @@ static void group_callback(AvahiEntryGroup *g, AvahiEntryGroupState state, void 
 	switch (state) {
 	case AVAHI_ENTRY_GROUP_ESTABLISHED:
 		server_log("Avahi service '%s' successfully established.", service_name);
+		if (failure)
+			server_log("Avahi: registered again");
+		free(failure);
+		failure = NULL;
 		break;
 	case AVAHI_ENTRY_GROUP_COLLISION:
 		if (++renames >= MAX_RENAMES) {
@@ -153,8 +181,8 @@ static void group_callback(AvahiEntryGroup *g, AvahiEntryGroupState state, void 
 		publish(avahi_entry_group_get_client(g));
 		break;
 	case AVAHI_ENTRY_GROUP_FAILURE:
-		server_log("Avahi entry group failure: %s",
-			   avahi_strerror(avahi_client_errno(avahi_entry_group_get_client(g))));
+		announce_failed("Avahi entry group failure: %s",
+				avahi_strerror(avahi_client_errno(avahi_entry_group_get_client(g))));
 		free(published);	/* the next look tries again */
 		published = NULL;
 		break;
@@ -176,7 +204,8 @@ static void publish(AvahiClient *c)
 		return;
 	}
 	if (!group && !(group = avahi_entry_group_new(c, group_callback, NULL))) {
-		server_log("avahi_entry_group_new () failed: %s", avahi_strerror(avahi_client_errno(c)));
+		announce_failed("avahi_entry_group_new () failed: %s",
+				avahi_strerror(avahi_client_errno(c)));
 		goto out;
 	}
 	avahi_entry_group_reset(group);
@@ -184,11 +213,14 @@ static void publish(AvahiClient *c)
 	published = NULL;
 	if (n == 0) {
 		server_log("No kernel to announce through Avahi");
+		free(failure);	/* nothing left to fail */
+		failure = NULL;
 		published = summary;
 		summary = NULL;
 		goto out;
 	}
-	server_log("Adding Avahi service '%s'", service_name);
+	if (!failure)	/* quiet while retrying */
+		server_log("Adding Avahi service '%s'", service_name);
 	/* Each kernel is one more service.  Avahi refuses a second service
 	 * of the same name in the group, so, as SystemTap does, the next
 	 * kernels take the alternative names ("... #2", "... #3"). */
@@ -206,7 +238,7 @@ static void publish(AvahiClient *c)
 			continue;	/* the same kernel under the next name */
 		}
 		if (r < 0) {
-			server_log("Failed to add %s service: %s", service_type, avahi_strerror(r));
+			announce_failed("Failed to add %s service: %s", service_type, avahi_strerror(r));
 			avahi_free(name);
 			avahi_entry_group_reset(group);
 			goto out;
@@ -216,7 +248,7 @@ static void publish(AvahiClient *c)
 	avahi_free(name);
 	int r = avahi_entry_group_commit(group);
 	if (r < 0) {
-		server_log("Failed to commit avahi entry group: %s", avahi_strerror(r));
+		announce_failed("Failed to commit avahi entry group: %s", avahi_strerror(r));
 		goto out;
 	}
 	published = summary;
@@ -353,4 +385,6 @@ void avahi_stop(void)
 	service_name = NULL;
 	free(published);
 	published = NULL;
+	free(failure);
+	failure = NULL;
 }

@@ -121,6 +121,15 @@ static void child(struct build_job *job, const char *out_dir)
 	};
 	struct stap_options opts;
 	int rc = stap_parse_options((int)job->req->argc + 1, argv, &opts, &mode);
+	/* The level the server checked, keyed the cache with and signs for
+	 * (request.c) must be the one the translator builds: words it reads
+	 * differently (an abbreviation, a split form) are refused, never built. */
+	if (rc == STAP_OPTS_RUN && strcmp(opts.s.privilege, job->privilege) != 0) {
+		fprintf(stderr, "Server: the options ask for --privilege=%s in a form this server "
+			"does not read as such (it read %s); give --privilege=LEVEL in full\n",
+			opts.s.privilege, job->privilege);
+		rc = STAP_OPTS_EXIT_ERROR;
+	}
 	if (rc == STAP_OPTS_RUN) {
 		for (size_t i = 0; i < cfg.includes.n; i++)
 			pv_push(&opts.s.include_dirs, cfg.includes.v[i]);

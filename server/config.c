@@ -193,14 +193,17 @@ int config_read_args(const char *path, struct ptrvec *args, char *err, size_t er
 	return 0;
 }
 
-/* Was OPT given on the command line (--opt VALUE or --opt=VALUE)? */
-static bool on_command_line(const char *opt, int argc, char **argv)
+/* The keys whose option the command line set, as getopt_long read it, so
+ * that every spelling it takes counts (--priv=stapusr, --privilege stapusr,
+ * ...): SIGHUP leaves those alone. */
+static bool set_on_command_line[NKEYS];
+
+void config_command_line_option(const char *name)
 {
-	size_t n = strlen(opt);
-	for (int i = 1; i < argc; i++)
-		if (strncmp(argv[i], opt, n) == 0 && (argv[i][n] == '\0' || argv[i][n] == '='))
-			return true;
-	return false;
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].option && strncmp(keys[i].option, "--", 2) == 0 &&
+		    strcmp(keys[i].option + 2, name) == 0)
+			set_on_command_line[i] = true;
 }
 
 /* Applies one live key; false when the value is not acceptable. */
@@ -228,7 +231,7 @@ static bool apply_live(const struct config_key *k, const char *v)
 	return true;
 }
 
-void config_reload(const char *path, int argc, char **argv)
+void config_reload(const char *path)
 {
 	char *values[NKEYS], err[512];
 	if (read_values(path, values, err, sizeof err) != 0) {
@@ -246,7 +249,7 @@ void config_reload(const char *path, int argc, char **argv)
 					   k->key);
 			continue;
 		}
-		if (!now || on_command_line(k->option, argc, argv))
+		if (!now || set_on_command_line[i])
 			continue;	/* a removed key keeps its value until a restart */
 		if (!apply_live(k, now)) {
 			server_log("%s: %s=%s: not a valid value, ignored", path, k->key, now);

@@ -7,7 +7,15 @@
  * queue_build like a connection thread would.  Long-polls wait on one
  * condition variable, at most MAX_LONG_POLLS at a time so that they never
  * occupy the whole pool.  The job table is bounded: finished jobs expire
- * after JOB_TTL_S, or earlier (oldest first) when the table is full. */
+ * after JOB_TTL_S, or earlier (oldest first) when the table is full; a
+ * slot is reused only once its job thread has exited.  One client address
+ * holds at most MAX_JOBS_PER_CLIENT unfinished jobs, and the requests the
+ * job threads hold (unpacked) are at most MAX_HELD_BYTES together.
+ *
+ * NSS (request keys, signing) is restarted by a certificate reload:
+ * http_hold_nss makes new submissions 503 and job threads wait before
+ * their builds, and waits for those that use it; http_release_nss ends
+ * that. */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -44,6 +52,8 @@ enum {
 	MAX_WORDS = 256,            /* options + args */
 	MAX_NAME = 128,             /* a file name */
 	MAX_JOBS = 256,             /* the job table */
+	MAX_JOBS_PER_CLIENT = 16,   /* queued or building, from one client address */
+	MAX_HELD_BYTES = 512 << 20, /* unpacked requests held by all job threads */
 	JOB_TTL_S = 600,            /* a finished job is kept this long */
 	DRAIN_GRACE_S = 2,          /* at shutdown, serving on after the last build */
 };
@@ -57,11 +67,14 @@ static const char *const state_names[] = { "queued", "building", "done", "failed
 
 struct job {
 	bool used;
+	bool thread_alive;          /* its job thread has not exited: the slot stays */
 	char id[33];                /* 128 random bits, hex */
 	enum job_state state;
 	atomic_bool started;        /* got a slot or shares a build (set under queue.c's lock) */
 	time_t created, finished;
 	char peer[64];
+	char addr[INET6_ADDRSTRLEN];  /* the client's address, for MAX_JOBS_PER_CLIENT */
+	size_t held;                /* its unpacked request's bytes, in held_bytes */
 	struct prepared_request p;  /* owned by the job thread until it finishes */
 	struct build_result r;      /* when finished */
 	bool wants_zip;             /* submitted as a request archive */
@@ -74,6 +87,10 @@ static pthread_mutex_t jlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t jcv = PTHREAD_COND_INITIALIZER;  /* any job changed state */
 static struct job jobs[MAX_JOBS];
 static int running_threads, long_polls;
+static int submitting;             /* submissions admitted, not yet answered or started */
+static size_t held_bytes;          /* the jobs' `held`, while their threads run */
+static bool nss_held;              /* http_hold_nss: nothing may start using NSS */
+static int nss_users;              /* submissions and job threads using NSS now */
 static atomic_bool stopping;       /* shutting down: new builds get 503 */
 static atomic_bool closing;        /* the builds are over: long-polls end at once */
 
@@ -109,6 +126,21 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 }
 
 /* {"error": msg, "status": N[, "field": field]} */
+static enum MHD_Result vsend_error(struct MHD_Connection *c, unsigned status, const char *field,
+				   const char *fmt, va_list ap)
+{
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(msg ? msg : "error"));
+	json_object_object_add(o, "status", json_object_new_int((int)status));
+	if (field)
+		json_object_object_add(o, "field", json_object_new_string(field));
+	free(msg);
+	return send_json(c, status, o, NULL);
+}
+
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *field,
 				  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *field,
@@ -116,20 +148,26 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	enum MHD_Result ret = vsend_error(c, status, field, fmt, ap);
 	va_end(ap);
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "error", json_object_new_string(msg ? msg : "error"));
-	json_object_object_add(o, "status", json_object_new_int((int)status));
-	if (field)
-		json_object_object_add(o, "field", json_object_new_string(field));
-	free(msg);
-	if (status != MHD_HTTP_NOT_FOUND && status != MHD_HTTP_METHOD_NOT_ALLOWED &&
-	    status != MHD_HTTP_CONFLICT)
-		metrics_request("http", "refused");
-	return send_json(c, status, o, NULL);
+	return ret;
+}
+
+/* A submission not taken: counted as a refused request (outcome
+ * "refused") and by its reason (REFUSE_NONE: request.c counted it). */
+static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status, const char *field,
+			      enum refusal why, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status, const char *field,
+			      enum refusal why, const char *fmt, ...)
+{
+	metrics_rejected(why);
+	metrics_request("http", "refused");
+	va_list ap;
+	va_start(ap, fmt);
+	enum MHD_Result ret = vsend_error(c, status, field, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *allow)
@@ -157,23 +195,36 @@ static void job_clear(struct job *j)
 }
 
 /* A free slot: unused, expired, or the oldest finished job.  NULL when
- * every slot holds a job still queued or building.  Under jlock. */
+ * every slot holds a job still queued or building, or one whose thread
+ * has not exited yet (a cancelled job's still uses its slot).  Under jlock. */
 static struct job *job_slot(void)
 {
 	time_t now = time(NULL);
 	struct job *oldest = NULL;
 	for (int i = 0; i < MAX_JOBS; i++) {
 		struct job *j = &jobs[i];
-		if (j->used && j->state >= JOB_DONE && now - j->finished > JOB_TTL_S)
+		bool over = j->used && j->state >= JOB_DONE && !j->thread_alive;
+		if (over && now - j->finished > JOB_TTL_S)
 			job_clear(j);
 		if (!j->used)
 			return j;
-		if (j->state >= JOB_DONE && (!oldest || j->finished < oldest->finished))
+		if (over && (!oldest || j->finished < oldest->finished))
 			oldest = j;
 	}
 	if (oldest)
 		job_clear(oldest);
 	return oldest;
+}
+
+/* Jobs of one client address still queued or building (or being
+ * submitted).  Under jlock. */
+static int client_jobs(const char *addr)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_JOBS; i++)
+		if (jobs[i].used && jobs[i].state < JOB_DONE && strcmp(jobs[i].addr, addr) == 0)
+			n++;
+	return n;
 }
 
 static struct job *job_find(const char *id)
@@ -197,13 +248,38 @@ static enum job_state state_of(const struct job *j)
 	return j->state == JOB_QUEUED && atomic_load(&j->started) ? JOB_BUILDING : j->state;
 }
 
+/* A user of NSS (http_hold_nss) starts: false while NSS is held, or, with
+ * wait, once it is no longer.  Under jlock. */
+static bool nss_enter(bool wait)
+{
+	while (nss_held && wait)
+		pthread_cond_wait(&jcv, &jlock);
+	if (nss_held)
+		return false;
+	nss_users++;
+	return true;
+}
+
+static void nss_leave(void)
+{
+	pthread_mutex_lock(&jlock);
+	nss_users--;
+	pthread_cond_broadcast(&jcv);
+	pthread_mutex_unlock(&jlock);
+}
+
+/* The slot j stays j's until the very end (job_slot looks at thread_alive). */
 static void *job_thread(void *arg)
 {
 	struct job *j = arg;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct build_result r;
+	pthread_mutex_lock(&jlock);
+	nss_enter(true);	/* the build is signed */
+	pthread_mutex_unlock(&jlock);
 	int rc = request_build(&j->p, j->peer, &r);
+	nss_leave();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	if (rc != 0) {
@@ -219,17 +295,26 @@ static void *job_thread(void *arg)
 		   release, r.rc, r.cached ? "from the cache" : "built", ms);
 	pthread_mutex_lock(&jlock);
 	bool cancelled = j->p.job.cancel;
+	if (cancelled) {	/* shown as cancelled from the start: no result */
+		free(zip);
+		zip = NULL;
+		zlen = 0;
+	}
 	j->r = r;
 	j->response = zip;
 	j->response_len = zlen;
 	j->state = cancelled ? JOB_CANCELLED : r.rc == 0 && r.module ? JOB_DONE : JOB_FAILED;
-	j->finished = time(NULL);
+	if (!cancelled)
+		j->finished = time(NULL);
 	if (!cancelled)
 		metrics_recent("http", release, r.module_name, r.rc, r.cached, ms);
 	metrics_request("http", cancelled ? "cancelled" : r.rc != 0 ? "failed"
 				: r.cached ? "cached" : "built");
 	request_release(&j->p);
+	held_bytes -= j->held;
+	j->held = 0;
 	running_threads--;
+	j->thread_alive = false;
 	pthread_cond_broadcast(&jcv);
 	pthread_mutex_unlock(&jlock);
 	return NULL;
@@ -464,23 +549,24 @@ struct upload {
 	size_t limit;               /* MAX_BODY, or cfg.max_compressed for an archive */
 };
 
-static void peer_of(struct MHD_Connection *c, char *out, size_t n)
+/* The client as "ADDR:PORT" (for the log) and its address alone. */
+static void peer_of(struct MHD_Connection *c, char *out, size_t n, char *addr, size_t addrlen)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	snprintf(out, n, "?");
+	snprintf(addr, addrlen, "?");
 	if (!ci || !ci->client_addr)
 		return;
-	char ip[INET6_ADDRSTRLEN] = "?";
 	const struct sockaddr *sa = ci->client_addr;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-		snprintf(out, n, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+		inet_ntop(AF_INET, &in->sin_addr, addr, (socklen_t)addrlen);
+		snprintf(out, n, "%s:%u", addr, (unsigned)ntohs(in->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-		snprintf(out, n, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
+		inet_ntop(AF_INET6, &in6->sin6_addr, addr, (socklen_t)addrlen);
+		snprintf(out, n, "[%s]:%u", addr, (unsigned)ntohs(in6->sin6_port));
 	}
 }
 
@@ -489,20 +575,16 @@ static enum MHD_Result enqueue(struct MHD_Connection *c, const unsigned char *zi
 
 static enum MHD_Result submit(struct MHD_Connection *c, struct upload *u)
 {
-	if (u->too_large) {
-		metrics_rejected(REFUSE_SIZE);
-		return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-				  "the body is larger than %zu bytes", u->limit);
-	}
+	if (u->too_large)
+		return refuse(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, REFUSE_SIZE,
+			      "the body is larger than %zu bytes", u->limit);
 	if (u->is_zip)
 		return enqueue(c, (unsigned char *)u->body.s, u->body.len, true);
 	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	if (!type || strncasecmp(type, "application/json", 16) != 0 ||
-	    (type[16] && type[16] != ';' && type[16] != ' ')) {
-		metrics_rejected(REFUSE_JSON);
-		return send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
-				  "Content-Type must be application/json (or application/zip: a request archive)");
-	}
+	    (type[16] && type[16] != ';' && type[16] != ' '))
+		return refuse(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL, REFUSE_JSON,
+			      "Content-Type must be application/json (or application/zip: a request archive)");
 	struct json_tokener *tok = json_tokener_new_ex(16);
 	json_object *top = json_tokener_parse_ex(tok, u->body.s ? u->body.s : "", (int)u->body.len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
@@ -512,24 +594,82 @@ static enum MHD_Result submit(struct MHD_Connection *c, struct upload *u)
 	json_tokener_free(tok);
 	if (!top || jerr != json_tokener_success || trailing) {
 		json_object_put(top);
-		metrics_rejected(REFUSE_JSON);
-		return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "the body is not JSON: %s",
-				  trailing ? "text after the value" :
-				  jerr == json_tokener_continue ? "unexpected end" :
-				  json_tokener_error_desc(jerr));
+		return refuse(c, MHD_HTTP_BAD_REQUEST, NULL, REFUSE_JSON, "the body is not JSON: %s",
+			      trailing ? "text after the value" :
+			      jerr == json_tokener_continue ? "unexpected end" :
+			      json_tokener_error_desc(jerr));
 	}
 	struct bad b = { 0 };
 	unsigned char *zip = NULL;
 	size_t ziplen = 0;
 	int rc = submission_zip(top, &zip, &ziplen, &b);
 	json_object_put(top);
-	if (rc != 0) {
-		metrics_rejected(b.status == 413 ? REFUSE_SIZE : REFUSE_JSON);
-		return send_error(c, b.status, b.field, "%s", b.msg);
-	}
+	if (rc != 0)
+		return refuse(c, b.status, b.field, b.status == 413 ? REFUSE_SIZE : REFUSE_JSON,
+			      "%s", b.msg);
 	enum MHD_Result ret = enqueue(c, zip, ziplen, false);
 	free(zip);
 	return ret;
+}
+
+/* Whether request_prepare refused an archive for its size (413, as a
+ * JSON body too large): zip_read_mem's messages for its limits. */
+static bool archive_too_large(const struct prepared_request *p)
+{
+	static const char pre[] = "the request archive was refused: ";
+	if (p->refusal != REFUSE_ARCHIVE || !p->message ||
+	    strncmp(p->message, pre, sizeof pre - 1) != 0)
+		return false;
+	const char *m = p->message + sizeof pre - 1;
+	if (strncmp(m, "archive too large (", 19) == 0 ||
+	    strncmp(m, "too many entries in the archive (", 33) == 0)
+		return true;
+	/* "entry 'NAME' is too large (...)": NAME is the client's, so the
+	 * fixed part is the one after its last occurrence */
+	static const char mid[] = "' is too large (";
+	const char *rest = NULL;
+	for (const char *t = m; (t = strstr(t, mid)); t++)
+		rest = t + sizeof mid - 1;
+	if (strncmp(m, "entry '", 7) != 0 || !rest)
+		return false;
+	unsigned long long got, limit;
+	int end = -1;
+	if (sscanf(rest, "over %llu bytes)%n", &limit, &end) == 1 && end > 0 && !rest[end])
+		return true;
+	end = -1;
+	return sscanf(rest, "%llu bytes; the limit is %llu)%n", &got, &limit, &end) == 2 &&
+	       end > 0 && !rest[end];
+}
+
+/* Bytes a prepared request holds until its job thread ends. */
+static size_t unpacked_size(const struct prepared_request *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->z.n; i++)
+		n += p->z.e[i].size + strlen(p->z.e[i].name);
+	return n;
+}
+
+/* Why a submission from addr cannot be taken now (NULL: it can), with
+ * its status and reason.  Under jlock. */
+static const char *not_admitted(const char *addr, unsigned *status, enum refusal *why)
+{
+	*status = MHD_HTTP_SERVICE_UNAVAILABLE;
+	*why = REFUSE_BUSY;
+	if (stopping)
+		return "the server is shutting down";
+	if (nss_held)
+		return "the server is loading a new certificate; try again in a few seconds";
+	*why = REFUSE_MEMORY;
+	if (held_bytes >= MAX_HELD_BYTES)
+		return "the builds waiting hold too much memory; try again later";
+	*status = MHD_HTTP_TOO_MANY_REQUESTS;
+	*why = REFUSE_CLIENT_LIMIT;
+	if (client_jobs(addr) >= MAX_JOBS_PER_CLIENT)
+		return "this client address has too many builds queued or running; "
+		       "try again when one has ended";
+	*why = REFUSE_BUSY;
+	return NULL;
 }
 
 /* A request archive (from JSON, or as sent): checked and keyed now,
@@ -537,45 +677,72 @@ static enum MHD_Result submit(struct MHD_Connection *c, struct upload *u)
 static enum MHD_Result enqueue(struct MHD_Connection *c, const unsigned char *zip, size_t ziplen,
 			       bool wants_zip)
 {
-	char peer[64];
-	peer_of(c, peer, sizeof peer);
+	char peer[64], addr[INET6_ADDRSTRLEN];
+	peer_of(c, peer, sizeof peer, addr, sizeof addr);
 	server_log("HTTP request from %s: %zu bytes%s", peer, ziplen,
 		   wants_zip ? " (request archive)" : "");
+	unsigned char rnd[16];	/* the id: whoever knows it may follow and cancel the build */
+	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+		return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, REFUSE_TMPDIR,
+			      "no random bytes for a build id: %s", strerror(errno));
 
+	unsigned status;
+	enum refusal why;
 	pthread_mutex_lock(&jlock);
-	struct job *j = stopping ? NULL : job_slot();
-	if (j)
-		j->used = true;	/* reserved */
-	pthread_mutex_unlock(&jlock);
-	if (!j) {
-		metrics_rejected(REFUSE_BUSY);
-		if (stopping)
-			return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
-					  "the server is shutting down");
-		return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
-				  "%d builds are already queued or running; try again later",
-				  MAX_JOBS);
+	const char *no = not_admitted(addr, &status, &why);
+	struct job *j = no ? NULL : job_slot();
+	if (j) {
+		j->used = true;	/* reserved: counts for its client at once */
+		snprintf(j->addr, sizeof j->addr, "%s", addr);
+		nss_enter(false);	/* not held: not_admitted said so */
+		submitting++;	/* http_stop waits for its answer */
 	}
+	pthread_mutex_unlock(&jlock);
+	if (no) {
+		if (status == MHD_HTTP_TOO_MANY_REQUESTS)
+			return refuse(c, status, NULL, why, "%s (at most %d)", no, MAX_JOBS_PER_CLIENT);
+		if (why == REFUSE_MEMORY)
+			return refuse(c, status, NULL, why, "%s (at most %d MiB)", no,
+				      MAX_HELD_BYTES >> 20);
+		return refuse(c, status, NULL, why, "%s", no);
+	}
+	if (!j)
+		return refuse(c, MHD_HTTP_TOO_MANY_REQUESTS, NULL, REFUSE_BUSY,
+			      "%d builds are already queued or running; try again later", MAX_JOBS);
+
 	struct prepared_request p;
-	if (request_prepare(zip, ziplen, peer, &p) != 0) {
-		pthread_mutex_lock(&jlock);
-		j->used = false;
+	int prepared = request_prepare(zip, ziplen, peer, &p);
+	nss_leave();
+	size_t bytes = prepared == 0 ? unpacked_size(&p) : 0;
+	pthread_mutex_lock(&jlock);
+	submitting--;
+	pthread_cond_broadcast(&jcv);
+	/* stopping again: http_stop may have begun while it was prepared */
+	bool late_stop = prepared == 0 && stopping;
+	bool late_memory = prepared == 0 && !late_stop && held_bytes + bytes > MAX_HELD_BYTES;
+	if (prepared != 0 || late_stop || late_memory) {
+		job_clear(j);	/* the reservation */
 		pthread_mutex_unlock(&jlock);
-		enum MHD_Result ret = send_error(c, MHD_HTTP_BAD_REQUEST,
-						 p.refusal == REFUSE_KERNEL ? "kernel" :
-						 p.refusal == REFUSE_PRIVILEGE ? "privilege" : NULL,
-						 "%s", p.message);
+		enum MHD_Result ret;
+		if (prepared != 0)
+			ret = refuse(c, archive_too_large(&p) ? MHD_HTTP_CONTENT_TOO_LARGE :
+				     MHD_HTTP_BAD_REQUEST,
+				     p.refusal == REFUSE_KERNEL ? "kernel" :
+				     p.refusal == REFUSE_PRIVILEGE ? "privilege" : NULL,
+				     REFUSE_NONE, "%s", p.message);
+		else if (late_stop)
+			ret = refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, REFUSE_BUSY,
+				     "the server is shutting down");
+		else
+			ret = refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, REFUSE_MEMORY,
+				     "the builds waiting hold too much memory; try again later "
+				     "(at most %d MiB)", MAX_HELD_BYTES >> 20);
 		request_release(&p);
 		return ret;
 	}
-	unsigned char rnd[16];
-	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
-		for (size_t i = 0; i < sizeof rnd; i++)
-			rnd[i] = (unsigned char)rand();
-	}
-	pthread_mutex_lock(&jlock);
 	for (size_t i = 0; i < sizeof rnd; i++)
 		sprintf(j->id + 2 * i, "%02x", rnd[i]);
+	explicit_bzero(rnd, sizeof rnd);
 	j->state = JOB_QUEUED;
 	j->created = time(NULL);
 	snprintf(j->peer, sizeof j->peer, "%s", peer);
@@ -585,20 +752,27 @@ static enum MHD_Result enqueue(struct MHD_Connection *c, const unsigned char *zi
 	j->p.job.started = job_started;
 	j->p.job.owner = j;
 	j->wants_zip = wants_zip;
+	j->held = bytes;
 	char id[33];
 	memcpy(id, j->id, sizeof id);
+	/* under jlock: http_stop (which sets stopping under it) either
+	 * refused this above or sees the thread in running_threads */
 	running_threads++;
+	held_bytes += bytes;
+	j->thread_alive = true;
 	pthread_t t;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, job_thread, j) != 0) {
 		running_threads--;
+		held_bytes -= bytes;
 		request_release(&j->p);
 		job_clear(j);
 		pthread_mutex_unlock(&jlock);
 		pthread_attr_destroy(&attr);
-		return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "no thread for the build");
+		return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, REFUSE_TMPDIR,
+			      "no thread for the build");
 	}
 	pthread_attr_destroy(&attr);
 	pthread_mutex_unlock(&jlock);
@@ -620,7 +794,7 @@ static json_object *job_json(const struct job *j)
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(j->id));
 	json_object_object_add(o, "state", json_object_new_string(state_names[state_of(j)]));
-	if (j->state >= JOB_DONE) {
+	if (j->state == JOB_DONE || j->state == JOB_FAILED) {	/* a cancelled one has no result */
 		json_object_object_add(o, "rc", json_object_new_int(j->r.rc));
 		json_object_object_add(o, "stdout", json_object_new_string_len(j->r.out ? j->r.out : "",
 									      (int)j->r.outlen));
@@ -1133,17 +1307,30 @@ void http_start(void)
 		   addr ? addr : "::", http_port);
 }
 
-/* New builds are refused (503) at once; queued ones are cancelled; the
- * builds under way finish while the API still answers, so that their
- * clients can follow them and fetch the modules (DRAIN_GRACE_S more after
- * the last), as connection threads finish their requests; then the
- * daemon stops. */
+/* New builds are refused (503) at once, and so are those being prepared
+ * when the stop came; queued ones are cancelled; the builds under way
+ * finish while the API still answers, so that their clients can follow
+ * them and fetch the modules (DRAIN_GRACE_S more after the last), as
+ * connection threads finish their requests; then the daemon stops. */
 int http_builds_running(void)
 {
 	pthread_mutex_lock(&jlock);
 	int n = running_threads;
 	pthread_mutex_unlock(&jlock);
 	return n;
+}
+
+/* 200 ms from now, for pthread_cond_timedwait on jcv */
+static struct timespec tick_from_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_nsec += 200 * 1000 * 1000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	return t;
 }
 
 bool http_stop(bool (*give_up)(void))
@@ -1160,20 +1347,15 @@ bool http_stop(bool (*give_up)(void))
 		}
 	}
 	pthread_cond_broadcast(&jcv);
-	bool drained = running_threads > 0;
-	if (drained)
+	/* a submission being prepared gets its 503, or starts its build */
+	bool drained = running_threads > 0 || submitting > 0;
+	if (running_threads > 0)
 		server_log("HTTP API: waiting for %d build%s under way", running_threads,
 			   running_threads == 1 ? "" : "s");
-	while (running_threads > 0) {
-		struct timespec tick;
-		clock_gettime(CLOCK_REALTIME, &tick);
-		tick.tv_nsec += 200 * 1000 * 1000;
-		if (tick.tv_nsec >= 1000000000) {
-			tick.tv_sec++;
-			tick.tv_nsec -= 1000000000;
-		}
+	while (running_threads > 0 || submitting > 0) {
+		struct timespec tick = tick_from_now();
 		pthread_cond_timedwait(&jcv, &jlock, &tick);
-		if (running_threads > 0 && give_up && give_up()) {
+		if ((running_threads > 0 || submitting > 0) && give_up && give_up()) {
 			/* a second signal: the server kills the builds and
 			 * exits; nothing here is freed under their feet */
 			server_log("HTTP API: not waiting for %d build%s", running_threads,
@@ -1202,4 +1384,38 @@ bool http_stop(bool (*give_up)(void))
 	identities_free();
 	server_log("HTTP API stopped");
 	return true;
+}
+
+bool http_hold_nss(bool (*give_up)(void))
+{
+	if (!daemon_)
+		return true;
+	pthread_mutex_lock(&jlock);
+	nss_held = true;
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (nss_users > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		/* as long as wait_for_nss_idle waits for builds */
+		if (now.tv_sec - t0.tv_sec > cfg.build_timeout_s + 60 || (give_up && give_up())) {
+			server_log("HTTP API: %d request%s still use%s NSS: certificate not loaded",
+				   nss_users, nss_users == 1 ? "" : "s", nss_users == 1 ? "s" : "");
+			nss_held = false;
+			pthread_cond_broadcast(&jcv);
+			pthread_mutex_unlock(&jlock);
+			return false;
+		}
+		struct timespec tick = tick_from_now();
+		pthread_cond_timedwait(&jcv, &jlock, &tick);
+	}
+	pthread_mutex_unlock(&jlock);
+	return true;
+}
+
+void http_release_nss(void)
+{
+	pthread_mutex_lock(&jlock);
+	nss_held = false;
+	pthread_cond_broadcast(&jcv);
+	pthread_mutex_unlock(&jlock);
 }

@@ -27,6 +27,7 @@ static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_ARCHIVE] = "bad_archive", [REFUSE_REQUEST] = "bad_request",
 	[REFUSE_KERNEL] = "unknown_kernel", [REFUSE_PRIVILEGE] = "privilege",
 	[REFUSE_TMPDIR] = "server_error", [REFUSE_JSON] = "bad_json", [REFUSE_BUSY] = "busy",
+	[REFUSE_CLIENT_LIMIT] = "client_limit", [REFUSE_MEMORY] = "memory",
 };
 /* seconds; the last bucket is +Inf */
 static const double buckets[] = { 1, 2, 5, 10, 20, 30, 60, 120, 300 };

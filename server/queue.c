@@ -1,5 +1,6 @@
 /* Build slots and shared builds.  At most `slots` builds run at once;
- * requests that find every slot busy wait in arrival order (tickets).
+ * requests that find every slot busy wait in arrival order (tickets);
+ * a cancelled one leaves at once and the turn passes over its ticket.
  * A request whose key is already being built waits for that build
  * instead of starting its own, and all of them get the same result. */
 #define _GNU_SOURCE
@@ -10,6 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <gelf.h>
+#include <libelf.h>
+
+#include "privilege.h"
 #include "server.h"
 
 struct inflight {
@@ -26,6 +31,8 @@ static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slot_cv = PTHREAD_COND_INITIALIZER;
 static int free_slots, n_busy, n_waiting;
 static unsigned long next_ticket, serving;
+static unsigned long *skipped;     /* tickets cancelled out of turn: the turn passes over them */
+static size_t nskipped, skipped_cap;
 static struct inflight *building;
 
 void queue_init(int slots)
@@ -116,10 +123,53 @@ bool client_wants_v4_transport(const struct cs_request *req)
 	return cs_version_compare(req->client_version, "5.0") < 0;
 }
 
+/* The level a built module records in its .stap_privilege section (what
+ * staprun will hold it to), or -1 when it has no such 4-byte section. */
+static int module_level(const unsigned char *image, size_t len)
+{
+	elf_version(EV_CURRENT);
+	Elf *e = elf_memory((char *)image, len);
+	size_t shstrndx;
+	int level = -1;
+	if (!e || elf_getshdrstrndx(e, &shstrndx) != 0) {
+		if (e)
+			elf_end(e);
+		return -1;
+	}
+	for (Elf_Scn *scn = elf_nextscn(e, NULL); scn; scn = elf_nextscn(e, scn)) {
+		GElf_Shdr sh;
+		const char *name;
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(e, shstrndx, sh.sh_name)) ||
+		    strcmp(name, ".stap_privilege") != 0)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		int32_t v;
+		if (d && d->d_buf && d->d_size == sizeof v) {
+			memcpy(&v, d->d_buf, sizeof v);
+			level = v;
+		}
+		break;
+	}
+	elf_end(e);
+	return level;
+}
+
+/* A .sgn for modules below stapdev (SystemTap signs only those), and only
+ * when the module itself says the level that was requested and allowed:
+ * whatever the words said, the module's section is what staprun reads. */
 static void sign(struct build_job *job, struct build_result *r)
 {
 	if (!r->module || r->rc != 0 || strcmp(job->privilege, "stapdev") == 0)
 		return;
+	int level = module_level(r->module, r->modlen);
+	if (level != privilege_from_name(job->privilege)) {
+		server_log("Module %s records privilege %s, the request %s: not signed",
+			   r->module_name, level < 0 ? "none" : privilege_name(level), job->privilege);
+		append_err(r, "Server: the module's privilege level is not the one requested; "
+			      "it was not signed\n");
+		r->rc = 1;
+		return;
+	}
 	char err[256];
 	bool sha1 = sgn_wants_sha1(job->req);
 	if (module_sign(server_id, r->module, r->modlen, sha1, &r->sgn, &r->sgnlen,
@@ -135,6 +185,36 @@ static void sign(struct build_job *job, struct build_result *r)
 	}
 }
 
+/* The turn passes from `serving` to the next ticket still waiting.  Under qlock. */
+static void next_turn(void)
+{
+	serving++;
+	for (size_t i = 0; i < nskipped;) {
+		if (skipped[i] == serving) {
+			skipped[i] = skipped[--nskipped];
+			serving++;
+			i = 0;          /* the next one may be skipped too */
+		} else {
+			i++;
+		}
+	}
+}
+
+/* A cancelled ticket leaves at once, in turn or not: the turn never
+ * stops at it later.  Under qlock. */
+static void leave_queue(unsigned long ticket)
+{
+	if (ticket == serving) {
+		next_turn();
+		return;
+	}
+	if (nskipped == skipped_cap) {
+		skipped_cap = skipped_cap ? 2 * skipped_cap : 16;
+		skipped = xrealloc(skipped, skipped_cap * sizeof *skipped);
+	}
+	skipped[nskipped++] = ticket;
+}
+
 static void run_in_slot(struct build_job *job, struct build_result *r)
 {
 	pthread_mutex_lock(&qlock);
@@ -143,12 +223,12 @@ static void run_in_slot(struct build_job *job, struct build_result *r)
 	if (free_slots == 0 || ticket != serving)
 		server_log("Server is busy: request waits for a build slot (%d waiting)", n_waiting);
 	job->waiting = true;
-	while (ticket != serving || (free_slots == 0 && !job->cancel))
+	while (!job->cancel && (ticket != serving || free_slots == 0))
 		pthread_cond_wait(&slot_cv, &qlock);
 	job->waiting = false;
-	serving++;
 	n_waiting--;
-	if (job->cancel) {	/* gives its turn to the next ticket */
+	if (job->cancel) {	/* leaves now, whoever is ahead of it */
+		leave_queue(ticket);
 		pthread_cond_broadcast(&slot_cv);
 		pthread_mutex_unlock(&qlock);
 		memset(r, 0, sizeof *r);
@@ -157,6 +237,7 @@ static void run_in_slot(struct build_job *job, struct build_result *r)
 		r->transient = true;
 		return;
 	}
+	next_turn();
 	free_slots--;
 	n_busy++;
 	pthread_cond_broadcast(&slot_cv);	/* the next ticket may fit too */

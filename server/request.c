@@ -71,12 +71,15 @@ static void hex(const unsigned char *d, size_t n, char *out)
 
 /* Everything that changes a build's result: the translator, tapsets and
  * runtime (toolchain_hash), the kernel, the words, the accepted locale,
- * the script and tapset files, the server's own -I/-D, and the signer. */
-static void cache_key_of(const struct cs_request *req, const struct zip_archive *files,
+ * the script and tapset files, the server's own -I/-D, and the signer.
+ * -1 when NSS cannot hash. */
+static int cache_key_of(const struct cs_request *req, const struct zip_archive *files,
 			 const struct kstore_kernel *k, const char *privilege,
 			 const struct build_job *job, struct cache_key *key)
 {
 	HASHContext *h = HASH_Create(HASH_AlgSHA256);
+	if (!h)		/* NSS not running, or out of memory */
+		return -1;
 	HASH_Begin(h);
 	hash_str(h, "format", "stapcs-cache-1");
 	hash_str(h, "toolchain", toolchain_hash);
@@ -117,6 +120,7 @@ static void cache_key_of(const struct cs_request *req, const struct zip_archive 
 	HASH_End(h, d, &len, sizeof d);
 	HASH_Destroy(h);
 	hex(d, sizeof d, key->hex);
+	return 0;
 }
 
 /* --- the response archive ------------------------------------------------------------------ */
@@ -210,7 +214,9 @@ int request_prepare(const unsigned char *zip, size_t len, const char *peer,
 		p->job.mok_sign = p->mok_sign;
 		p->job.mok_offer = p->mok_offer;
 	}
-	cache_key_of(&p->req, &p->z, k, p->privilege, &p->job, &p->key);
+	if (cache_key_of(&p->req, &p->z, k, p->privilege, &p->job, &p->key) != 0)
+		return refuse(p, peer, REFUSE_TMPDIR, xasprintf("the server cannot key the request "
+								 "(NSS error %d)", (int)PORT_GetError()));
 	metrics_kernel(k->release);
 	return 0;
 }

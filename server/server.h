@@ -70,9 +70,13 @@ void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* FILE's KEY=VALUE lines as stap-serverd options (appended to args), to be
  * parsed before the command line's.  0, or -1 with a message in err. */
 int config_read_args(const char *path, struct ptrvec *args, char *err, size_t errlen);
+/* The command line gave the long option NAME ("privilege", however it was
+ * abbreviated): the file does not override it on SIGHUP.  serverd.c's
+ * option parsing calls this for each option of the command line. */
+void config_command_line_option(const char *name);
 /* SIGHUP: reads FILE again; the limits and --privilege change for the next
  * requests (unless the command line set them), other changes are logged. */
-void config_reload(const char *path, int argc, char **argv);
+void config_reload(const char *path);
 
 /* --- kstore.c: the kernels this server builds for ----------------------------- */
 struct kstore_kernel {
@@ -178,6 +182,7 @@ void avahi_stop(void);
 enum refusal {
 	REFUSE_NONE, REFUSE_SIZE, REFUSE_INCOMPLETE, REFUSE_ARCHIVE, REFUSE_REQUEST,
 	REFUSE_KERNEL, REFUSE_PRIVILEGE, REFUSE_TMPDIR, REFUSE_JSON, REFUSE_BUSY,
+	REFUSE_CLIENT_LIMIT, REFUSE_MEMORY,     /* the HTTP API's per-client and memory bounds */
 	REFUSE_COUNT
 };
 struct prepared_request {
@@ -234,6 +239,12 @@ bool http_stop(bool (*give_up)(void));
  * Main thread only, as http_start and http_stop. */
 void http_reload_certificate(void);
 int http_builds_running(void);   /* builds the API's threads wait for */
+/* Around an NSS restart (a certificate reload): new submissions get 503
+ * and job threads wait before their builds; true once no request of the
+ * API uses NSS, false (nothing held) after the time a build may take and a
+ * minute, or when give_up() says so.  Main thread only. */
+bool http_hold_nss(bool (*give_up)(void));
+void http_release_nss(void);     /* after http_hold_nss returned true */
 
 /* --- conn.c: one connection ---------------------------------------------------------- */
 extern const struct server_identity *server_id;

@@ -51,8 +51,6 @@ struct server_config cfg = {
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t reload_signal;  /* SIGHUP: reload (see reload()) */
 static const char *config_path;              /* --config FILE */
-static int main_argc;                        /* the command line, for config_reload */
-static char **main_argv;
 int server_port;
 char *runtime_cache_dir;
 static atomic_int active_conns;
@@ -145,7 +143,8 @@ enum {
 	OPT_NO_AVAHI, OPT_CONFIG, OPT_HTTP_PORT, OPT_HTTP_LISTEN, OPT_HTTP_PLAIN,
 };
 
-static void parse_args(int argc, char **argv)
+/* argv[first_own..] is the command line; before it, --config's options. */
+static void parse_args(int argc, char **argv, int first_own)
 {
 	static const struct option longopts[] = {
 		{ "port", required_argument, NULL, OPT_PORT },
@@ -174,9 +173,15 @@ static void parse_args(int argc, char **argv)
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg.max_builds = ncpu > 0 ? (int)ncpu : 1;
-	int c;
+	int c, at, li;
 	uint64_t size;
-	while ((c = getopt_long(argc, argv, "r:ia:B:I:R:D:kPhV", longopts, NULL)) != -1) {
+	/* The file's options are whole and come first, so getopt's permuting
+	 * never moves them: an option read at or after first_own is the
+	 * command line's. */
+	while ((at = optind, li = -1,
+		c = getopt_long(argc, argv, "r:ia:B:I:R:D:kPhV", longopts, &li)) != -1) {
+		if (li >= 0 && at >= first_own)
+			config_command_line_option(longopts[li].name);
 		switch (c) {
 		case 'r': pv_push(&cfg.kernels, optarg); break;
 		case 'i': cfg.all_kernels = true; break;
@@ -459,6 +464,11 @@ static void install_fresh_db(const char *fresh, const char *ssl)
 	remove_tree(fresh);
 }
 
+static bool stop_requested(void)
+{
+	return stop_signal != 0;
+}
+
 /* Until nothing uses NSS: no connection in progress and no build queued
  * or running (builds are signed).  False after a stop signal, or when
  * still busy after a build's time limit and a minute. */
@@ -514,7 +524,7 @@ static void reload_certificate(void)
 	} else {
 		server_log("Certificate database %s changed: loading it", ssl);
 	}
-	if (wait_for_nss_idle()) {
+	if (wait_for_nss_idle() && http_hold_nss(stop_requested)) {
 		avahi_stop();
 		server_identity_free(&identity);
 		nss_stop();
@@ -523,6 +533,7 @@ static void reload_certificate(void)
 		start_certificate(cert_stapdir);
 		avahi_start();
 		http_reload_certificate();
+		http_release_nss();
 	} else if (fresh) {
 		remove_tree(fresh);
 	}
@@ -553,7 +564,7 @@ static void reload(void)
 	}
 	server_log("Received SIGHUP: reloading");
 	if (config_path)
-		config_reload(config_path, main_argc, main_argv);
+		config_reload(config_path);
 	log_kernels();
 	reload_certificate();
 }
@@ -611,9 +622,79 @@ static bool second_signal(void)
 	return stop_signal == -1;
 }
 
+/* Connections at once from one client address: half of --max-conns, so
+ * that one host (or one NAT) cannot take every connection, and with them
+ * the build queue, from the others. */
+#define CONNS_PER_CLIENT (cfg.max_conns / 2)
+
+struct client_count {
+	unsigned char addr[16];     /* IPv4 as ::ffff:a.b.c.d */
+	int n;                      /* 0: a free entry */
+};
+static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct client_count *clients;    /* cfg.max_conns entries */
+static unsigned long refused_per_client;
+
+static void client_addr(const PRNetAddr *a, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (a->raw.family == PR_AF_INET6) {
+		memcpy(out, &a->ipv6.ip, 16);
+	} else {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a->inet.ip, 4);
+	}
+}
+
+/* Counts a new connection from addr; false (nothing counted) when that
+ * address has CONNS_PER_CLIENT already. */
+static bool client_enter(const unsigned char addr[16])
+{
+	pthread_mutex_lock(&clients_lock);
+	if (!clients)
+		clients = xcalloc((size_t)cfg.max_conns, sizeof *clients);
+	struct client_count *free_entry = NULL, *e = NULL;
+	for (int i = 0; i < cfg.max_conns && !e; i++) {
+		if (clients[i].n && memcmp(clients[i].addr, addr, 16) == 0)
+			e = &clients[i];
+		else if (!clients[i].n && !free_entry)
+			free_entry = &clients[i];
+	}
+	bool ok = e ? e->n < CONNS_PER_CLIENT : free_entry != NULL;
+	if (ok && !e) {
+		e = free_entry;
+		memcpy(e->addr, addr, 16);
+	}
+	if (ok)
+		e->n++;
+	else
+		refused_per_client++;
+	pthread_mutex_unlock(&clients_lock);
+	return ok;
+}
+
+static void client_leave(const unsigned char addr[16])
+{
+	pthread_mutex_lock(&clients_lock);
+	for (int i = 0; i < cfg.max_conns; i++)
+		if (clients[i].n && memcmp(clients[i].addr, addr, 16) == 0) {
+			clients[i].n--;
+			break;
+		}
+	pthread_mutex_unlock(&clients_lock);
+}
+
+struct conn_arg {
+	PRFileDesc *fd;
+	unsigned char addr[16];
+};
+
 static void *conn_thread(void *arg)
 {
-	conn_serve(arg);
+	struct conn_arg *a = arg;
+	conn_serve(a->fd);
+	client_leave(a->addr);
+	free(a);
 	atomic_fetch_sub(&active_conns, 1);
 	return NULL;
 }
@@ -638,10 +719,28 @@ static void accept_loop(PRFileDesc *listener)
 			PR_Close(c);
 			continue;
 		}
+		struct conn_arg *a = xmalloc(sizeof *a);
+		a->fd = c;
+		client_addr(&from, a->addr);
+		if (!client_enter(a->addr)) {
+			/* logged the first time and every 100th, not once per flood packet */
+			if (refused_per_client % 100 == 1) {
+				char ip[64] = "?";
+				PR_NetAddrToString(&from, ip, sizeof ip);
+				server_log("Too many connections from %s (%d at once): refused "
+					   "(%lu so far)", ip, CONNS_PER_CLIENT, refused_per_client);
+			}
+			metrics_rejected(REFUSE_CLIENT_LIMIT);
+			free(a);
+			PR_Close(c);
+			continue;
+		}
 		atomic_fetch_add(&active_conns, 1);
 		pthread_t t;
-		if (pthread_create(&t, &attr, conn_thread, c) != 0) {
+		if (pthread_create(&t, &attr, conn_thread, a) != 0) {
 			server_log("Unable to start a thread: %s", strerror(errno));
+			client_leave(a->addr);
+			free(a);
 			atomic_fetch_sub(&active_conns, 1);
 			PR_Close(c);
 		}
@@ -653,15 +752,21 @@ static void accept_loop(PRFileDesc *listener)
 static void parse_with_config(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		if (strncmp(argv[i], "--config=", 9) == 0)
-			config_path = argv[i] + 9;
-		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config_path = argv[++i];
-		else if (strcmp(argv[i], "--") == 0)
+		/* --config in any spelling getopt takes: "--co" to "--config"
+		 * (no other option starts with "co"), "=FILE" or FILE next */
+		const char *w = argv[i];
+		size_t n = strlen(w) > 2 ? strcspn(w + 2, "=") : 0;
+		if (strcmp(w, "--") == 0)
 			break;
+		if (strncmp(w, "--", 2) != 0 || n < 2 || n > 6 || strncmp(w + 2, "config", n) != 0)
+			continue;
+		if (w[2 + n] == '=')
+			config_path = w + 3 + n;
+		else if (i + 1 < argc)
+			config_path = argv[++i];
 	}
 	if (!config_path) {
-		parse_args(argc, argv);
+		parse_args(argc, argv, 1);
 		return;
 	}
 	struct ptrvec all = { 0 };	/* kept: cfg points into it */
@@ -669,17 +774,16 @@ static void parse_with_config(int argc, char **argv)
 	pv_push(&all, argv[0]);
 	if (config_read_args(config_path, &all, err, sizeof err) != 0)
 		die("%s", err);
+	int first_own = (int)all.n;
 	for (int i = 1; i < argc; i++)
 		pv_push(&all, argv[i]);
 	pv_push(&all, NULL);
-	parse_args((int)all.n - 1, (char **)all.v);
+	parse_args((int)all.n - 1, (char **)all.v, first_own);
 }
 
 int main(int argc, char **argv)
 {
 	progname = "stap-serverd";
-	main_argc = argc;
-	main_argv = argv;
 	parse_with_config(argc, argv);
 	if (geteuid() == 0 && !getenv("STAP_PR11197_OVERRIDE")) {
 		fprintf(stderr, "For security reasons, invocation of stap-serverd as root is not "

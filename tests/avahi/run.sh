@@ -10,11 +10,13 @@
 # up in the records without a restart (a MOK too, and the MOK filter of a
 # client that must sign), the server keeps serving while avahi-daemon is
 # down and is announced again when it returns, a stopped server is
-# withdrawn, and SystemTap 4.8's own stap-serverd is listed by our client
-# exactly as by Debian's.  The lines for a trusted server, online and
-# offline, are compared with Debian's client's.  Last, with only IPv6
-# link-local addresses on the link, the server is found and used at
-# fe80::a%<interface>.  All traffic stays inside the namespaces.
+# withdrawn, a daemon that refuses the service for a while gives one log
+# line and then "registered again", and SystemTap 4.8's own stap-serverd
+# is listed by our client exactly as by Debian's.  The lines for a
+# trusted server, online and offline, are compared with Debian's
+# client's.  Last, with only IPv6 link-local addresses on the link, the
+# server is found and used at fe80::a%<interface>.  All traffic stays
+# inside the namespaces.
 #
 #   tests/avahi/run.sh [--keep DIR]      (root)
 #
@@ -531,6 +533,41 @@ if grep -q "Not announcing" "$slog" && ! grep -q "Adding Avahi service" "$slog" 
 	pass "--no-avahi: not announced"
 else
 	fail "--no-avahi" "$(cat "$slog" "$work/list.out")"
+fi
+kill -TERM "$server_pid"
+for _ in $(seq 1 100); do kill -0 "$server_pid" 2> /dev/null || break; sleep 0.1; done
+kill -0 "$server_pid" 2> /dev/null || server_pid=""
+
+# --- a lasting failure to announce: logged once, its end logged ----------------------------------
+# stapa's avahi-daemon refuses services from its clients
+# (disable-user-service-publishing); the server tries again every 2 s
+# and must not log each try.  Then the daemon comes back allowing them.
+restart_avahi_a() { # CONFIG
+	in_a avahi-daemon --kill > /dev/null 2>&1
+	for _ in $(seq 1 50); do avahi_running a || break; sleep 0.1; done
+	in_a avahi-daemon --daemonize --no-drop-root --no-chroot --no-rlimits -f "$1" > /dev/null 2>&1
+	for _ in $(seq 1 50); do avahi_running a && break; sleep 0.1; done
+	note_daemons a
+}
+sed 's/^\[publish\]$/[publish]\ndisable-user-service-publishing=yes/' "$work/stapa/avahi.conf" \
+	> "$work/stapa/avahi-refusing.conf"
+restart_avahi_a "$work/stapa/avahi-refusing.conf"
+slog=$work/server-refused.log
+start_server
+sleep 10
+fail_re="avahi_entry_group_new|Failed to add|Failed to commit|entry group failure"
+nfail=$(grep -cE "$fail_re" "$slog")
+nadd=$(grep -c "Adding Avahi service" "$slog")
+if [ -n "${port:-}" ] && [ "$nfail" -eq 1 ] && [ "$nadd" -le 1 ] && ! grep -q "successfully established" "$slog"; then
+	pass "avahi-daemon refusing the service for 10 s: one line says so ($(grep -E "$fail_re" "$slog" | sed 's/^[^:]*:[^:]*:[^:]*: //'))"
+else
+	fail "lasting failure logged once" "$nfail failure lines, $nadd 'Adding' lines: $(tail -n 12 "$slog")"
+fi
+restart_avahi_a "$work/stapa/avahi.conf"
+if wait_log "Avahi: registered again" 20 && grep -q "successfully established" "$slog"; then
+	pass "avahi-daemon accepting again: 'Avahi: registered again' logged"
+else
+	fail "recovery logged" "$(tail -n 12 "$slog")"
 fi
 kill -TERM "$server_pid"
 for _ in $(seq 1 100); do kill -0 "$server_pid" 2> /dev/null || break; sleep 0.1; done

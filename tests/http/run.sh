@@ -29,11 +29,12 @@ while [ $# -gt 0 ]; do
 done
 work=${keep:-$(mktemp -d "${TMPDIR:-/tmp}/httptest.XXXXXX")}
 mkdir -p "$work"
-server_pid=""
+server_pid="" load_pid=""
 
 cleanup() {
 	[ -n "$server_pid" ] && kill -TERM "$server_pid" 2> /dev/null
 	[ -n "$server_pid" ] && wait "$server_pid" 2> /dev/null
+	[ -n "$load_pid" ] && kill -KILL "$load_pid" 2> /dev/null
 	[ -n "$keep" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -59,14 +60,18 @@ serverd() {	# run in the background: exec, so that $! is the server itself
 		SYSTEMTAP_TAPSET="$top/tapset" SYSTEMTAP_RUNTIME="$top/runtime/kernel" \
 		"$top/stap-serverd" --listen 127.0.0.1 --port 0 -r "$kver" --no-avahi "$@"
 }
+up() {	# LOG PATTERN PID: until the server logs PATTERN, or dies (30 s at most)
+	for i in $(seq 1 300); do
+		grep -q "$2" "$1" 2> /dev/null && return 0
+		kill -0 "$3" 2> /dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
 serverd --log "$work/server.log" --max-threads 2 --http-port "$hport" --http-listen 127.0.0.1 \
 	> "$work/server.out" 2>&1 &
 server_pid=$!
-for i in $(seq 1 300); do
-	grep -q 'HTTP API (HTTPS)' "$work/server.log" 2> /dev/null && break
-	kill -0 "$server_pid" 2> /dev/null || break
-	sleep 0.1
-done
+up "$work/server.log" 'HTTP API (HTTPS)' "$server_pid"
 grep -q 'HTTP API (HTTPS)' "$work/server.log" 2> /dev/null ||
 	{ cat "$work/server.out" "$work/server.log"; echo "0 passed, 1 failed"; exit 1; }
 port=$(grep 'Using network address' "$work/server.log" | tail -n 1 | sed -E 's/.*\]:([0-9]+)$/\1/')
@@ -83,8 +88,9 @@ api() { curl -s --cacert "$work/server.pem" "$@"; }
 status() { local out=$1; shift; api -o "$out" -w '%{http_code}' "$@"; }
 json_field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print(v.get(sys.argv[2], ""))' "$@"; }
 metric() { api "$SERVER/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
-submit() {	# BODYFILE-or-JSON: prints the build id (empty when refused)
-	api -H 'Content-Type: application/json' --data-binary "$1" "$SERVER/v1/builds" |
+submit() {	# JSON [CURLARGS...]: prints the build id (empty when refused)
+	local body=$1; shift
+	api -H 'Content-Type: application/json' --data-binary "$body" "$@" "$SERVER/v1/builds" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin).get("id",""))' 2> /dev/null
 }
 wait_done() {	# ID: long-polls until the state is final; prints the last answer to $work/state.json
@@ -223,7 +229,8 @@ check server-alive kill -0 "$server_pid"
 same='{"files":{"same.stp":"probe begin { printf(\"same '$$'\\n\") exit() }"},"kernel":{"release":"'$kver'"},"privilege":"stapusr"}'
 built0=$(metric 'stapcs_build_seconds_count')
 pids=()	# (a bare `wait` would wait for the server too)
-for i in $(seq 1 20); do submit "$same" > "$work/same.$i" & pids+=($!); done
+# from two client addresses: one has at most 16 builds unfinished
+for i in $(seq 1 20); do submit "$same" --interface "127.0.0.$((i % 2 + 1))" > "$work/same.$i" & pids+=($!); done
 wait "${pids[@]}"
 for i in $(seq 1 20); do
 	sid=$(cat "$work/same.$i")
@@ -260,17 +267,348 @@ check cancel-twice-409 sh -c "[ \$(curl -s --cacert '$work/server.pem' -X DELETE
 for i in 1 2; do wait_done "$(cat "$work/busy.$i")"; done
 check slots-free-after-cancel sh -c "[ \"\$(curl -s --cacert '$work/server.pem' '$SERVER/metrics' | awk '\$1==\"stapcs_builds_running\"{print \$2}')\" = 0 ]"
 
-# 429: the job table (256) full of builds still under way
+# 429: one client floods; it has at most 16 builds unfinished at once (the
+# whole table, from many clients, is in the hostile-load section below)
 slow='{"files":{"slow.stp":"probe begin { printf(\"slow '$$'\\n\") exit() }"},"kernel":{"release":"'$kver'"}}'
 printf '%s\n' $(seq 1 270) | xargs -P 8 -I{} curl -s --cacert "$work/server.pem" -o /dev/null -w '%{http_code}\n' \
 	-H 'Content-Type: application/json' --data-binary "$slow" "$SERVER/v1/builds" > "$work/flood.codes"
-check job-table-full-429 sh -c "grep -q '^429' '$work/flood.codes' && grep -q '^202' '$work/flood.codes' && ! grep -Evq '^(202|429)$' '$work/flood.codes'"
+check client-flood-429 sh -c "grep -q '^429' '$work/flood.codes' && grep -q '^202' '$work/flood.codes' && ! grep -Evq '^(202|429)$' '$work/flood.codes'"
 check still-serving-after-flood sh -c "curl -s --cacert '$work/server.pem' '$SERVER/v1/health' | grep -q ok"
 for i in $(seq 1 120); do	# the flood's build ends; its jobs become finished ones
 	[ "$(metric stapcs_builds_running)" = 0 ] && [ "$(metric stapcs_queue_depth)" = 0 ] && break
 	sleep 1
 done
 sleep 1
+
+# --- hostile load: one build slot, many clients, cancels, SIGTERM, SIGHUP ---------------------
+# A plain-HTTP server on loopback with one slot; its clients come from
+# 127.0.0.N.  A build is held (never by sleeping): its embedded C includes
+# a fifo, which gcc reads only when the test writes to it.
+cat > "$work/load.py" << 'PY'
+# load.py MODE PORT ...: the HTTP API under hostile load, on a plain-HTTP
+# server on loopback with one build slot.  Clients come from 127.0.0.N
+# (all loopback).  Prints "ok NAME" or "no NAME WHY" per check; every
+# loop is bounded in count and time.
+import errno, http.client, io, json, os, sys, threading, time, zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+mode, port = sys.argv[1], int(sys.argv[2])
+KVER = os.environ.get("KVER", "6.1.0-56-amd64")
+TAG = str(os.getpid())
+
+def verdict(name, good, why=""):
+    print(("ok %s" % name) if good else ("no %s %s" % (name, str(why)[:400].replace("\n", " "))), flush=True)
+
+def req(method, path, body=None, ctype="application/json", src=1, timeout=60):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                   source_address=("127.0.0.%d" % src, 0))
+    try:
+        hdr = {"Content-Type": ctype} if body is not None else {}
+        data = json.dumps(body) if isinstance(body, dict) else body
+        c.request(method, path, body=data, headers=hdr)
+        r = c.getresponse()
+        d = r.read()
+        try:
+            j = json.loads(d) if d else None
+        except ValueError:
+            j = {"raw": d[:200].decode("latin-1")}
+        return r.status, j
+    except (OSError, http.client.HTTPException) as e:
+        return type(e).__name__, None
+    finally:
+        c.close()
+
+def job(script, opts=None):
+    b = {"files": {"s.stp": script}, "kernel": {"release": KVER}}
+    if opts:
+        b["options"] = opts
+    return b
+
+def state(i, src=1):
+    return req("GET", "/v1/builds/" + i, src=src)[1] or {}
+
+def until(pred, secs, step=0.1):
+    end = time.time() + secs
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+def release(fifo, held, secs=180):
+    """Lets the held build go on until it ends: gcc reads the fifo, then
+    kbuild's fixdep opens it too."""
+    end, fed = time.time() + secs, 0
+    while time.time() < end:
+        if state(held).get("state") in ("done", "failed", "cancelled"):
+            return fed > 0
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            time.sleep(0.05)
+            continue
+        os.write(fd, b"/* go on */\n")
+        os.close(fd)
+        fed += 1
+    return False
+
+def held_script(fifo, n):
+    return '%%{\n#include "%s"\n%%}\nprobe begin { printf("held %s %s\\n") exit() }' % (fifo, n, TAG)
+
+def hold(fifo, n, src):
+    st, a = req("POST", "/v1/builds", job(held_script(fifo, n), ["-g"]), src=src)
+    if st != 202:
+        return None
+    until(lambda: state(a["id"]).get("state") == "building", 20)
+    return a["id"]
+
+def final(i, secs):
+    return until(lambda: (lambda s: s if s.get("state") in ("done", "failed", "cancelled") else None)(state(i)), secs, 0.5) or state(i)
+
+def metric(name):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        c.close()
+    for l in text.splitlines():
+        if l.split(" ")[0] == name:
+            return float(l.split(" ")[1])
+    return None
+
+def rejected(reason):
+    return metric('stapcs_rejected_total{reason="%s"}' % reason) or 0
+
+def refused():
+    return metric('stapcs_requests_total{protocol="http",outcome="refused"}') or 0
+
+def big_archive(mb, seed):
+    """A request archive of about mb MiB unpacked that is no zip bomb to
+    the server (under 1000:1): random text every 32 KiB."""
+    b = io.BytesIO()
+    z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED)
+    z.writestr("version", "5.2")
+    z.writestr("sysinfo", "sysinfo: %s x86_64" % KVER)
+    z.writestr("argv1", "script/x.stp")
+    line = " " * (32 << 10)
+    z.writestr("script/x.stp", "probe begin { exit() } # %s %s\n" % (seed, TAG) +
+               "".join("#" + os.urandom(40).hex() + line + "\n" for _ in range(mb * 32)))
+    z.close()
+    return b.getvalue()
+
+if mode == "race":
+    # One slot held; the table filled by 16 addresses (16 each); a queued
+    # build cancelled, another submitted: the cancelled one's slot is not
+    # given away while its thread lives; every build ends as it should.
+    fifo = sys.argv[3]
+    a = hold(fifo, 1, 2)
+    verdict("race-held-build", a is not None)
+    fill = job("probe begin { syntax error %s" % TAG)    # identical: one shared build
+    srcs = [2] * 15 + [s for s in range(3, 18) for _ in range(16)]   # 255 places
+    with ThreadPoolExecutor(8) as ex:
+        got = list(ex.map(lambda s: req("POST", "/v1/builds", fill, src=s), srcs[:254]))
+    ids = [j["id"] for st, j in got if st == 202]
+    verdict("race-table-filled-from-16-addresses", len(ids) == 254,
+            "%d accepted: %s" % (len(ids), sorted(set(str(st) for st, _ in got))))
+    st, c = req("POST", "/v1/builds", job("probe begin { printf(\"C %s\\n\") exit() }" % TAG), src=17)
+    verdict("race-last-place-taken", st == 202, (st, c))
+    c = (c or {}).get("id", "")
+    st, e = req("POST", "/v1/builds", job("probe begin { exit() } // E"), src=18)
+    verdict("race-table-full-429", st == 429 and "256 builds" in (e or {}).get("error", ""), (st, e))
+    st, e = req("POST", "/v1/builds", job("probe begin { exit() } // F"), src=2)
+    verdict("per-client-limit-429", st == 429 and "client address" in (e or {}).get("error", "")
+            and e.get("status") == 429, (st, e))
+    # C waits for the slot behind the shared build
+    cst = until(lambda: (lambda r: r if r[0] == 200 else None)(req("DELETE", "/v1/builds/" + c)), 10, 0.2)
+    verdict("race-cancel-queued", cst and cst[0] == 200 and cst[1].get("state") == "cancelled", cst)
+    s = state(c)
+    verdict("cancelled-shows-no-rc", s.get("state") == "cancelled" and "rc" not in s, s)
+    # D: the slot C held comes free as soon as C's thread has left the queue
+    r = until(lambda: (lambda r: r if r[0] == 202 else None)(
+        req("POST", "/v1/builds", job("probe begin { printf(\"D %s\\n\") exit() }" % TAG), src=18)), 10, 0.2)
+    verdict("race-new-build-after-cancel", r is not None and r[0] == 202, r)
+    d = r[1]["id"] if r else ""
+    verdict("race-released", release(fifo, a))
+    sa = final(a, 180)
+    verdict("race-held-build-done", sa.get("state") == "done" and sa.get("rc") == 0, sa)
+    sd = final(d, 180)
+    verdict("race-new-build-done", sd.get("state") == "done" and sd.get("rc") == 0, sd)
+    bad = [i for i in ids if final(i, 30).get("state") != "failed"]
+    verdict("race-filled-builds-failed", not bad, "%d not failed, e.g. %s" % (len(bad), bad[:1] and state(bad[0])))
+    s = state(c)    # or gone: the oldest finished job when the table was full
+    verdict("race-cancelled-stays-cancelled", (s.get("state") == "cancelled" and "rc" not in s) or
+            s.get("status") == 404, s)
+    st, h = req("GET", "/v1/health")
+    verdict("race-server-alive", st == 200, (st, h))
+    verdict("race-queue-empty", until(lambda: metric("stapcs_queue_depth") == 0 and
+                                      metric("stapcs_builds_running") == 0, 30), "")
+    verdict("client-limit-counted", rejected("client_limit") >= 1, rejected("client_limit"))
+
+elif mode == "memory":
+    # Queued request archives hold at most 512 MiB unpacked: 8 of 60 MiB
+    # are taken, the 9th is 503; cancelled ones give their bytes back.
+    fifo = sys.argv[3]
+    a = hold(fifo, 2, 30)
+    verdict("memory-held-build", a is not None)
+    r0, m0 = refused(), rejected("memory")
+    ids, sts = [], []
+    for n in range(9):
+        st, j = req("POST", "/v1/builds", big_archive(60, n), "application/zip", src=40 + n)
+        sts.append(st)
+        if st == 202:
+            ids.append(j["id"])
+    verdict("memory-8-taken", sts[:8] == [202] * 8, sts)
+    verdict("memory-9th-503", sts[8] == 503 and "MiB" in (j or {}).get("error", ""), (sts, j))
+    verdict("memory-counted", rejected("memory") == m0 + 1 and refused() == r0 + 1,
+            (rejected("memory"), m0, refused(), r0))
+    for i in ids:
+        until(lambda: req("DELETE", "/v1/builds/" + i)[0] == 200, 10, 0.2)
+    cancelled = [i for i in ids if state(i).get("state") == "cancelled"]
+    verdict("memory-queued-cancelled", len(cancelled) == 8, len(cancelled))
+    r = until(lambda: (lambda r: r if r[0] == 202 else None)(
+        req("POST", "/v1/builds", big_archive(60, "again"), "application/zip", src=49)), 10, 0.5)
+    verdict("memory-freed-by-cancel", r is not None, r)
+    if r:
+        until(lambda: req("DELETE", "/v1/builds/" + r[1]["id"])[0] == 200, 10, 0.2)
+    # an archive over --max-request-size unpacked: 413, as JSON over its limits
+    st, j = req("POST", "/v1/builds", big_archive(70, "big"), "application/zip", src=50)
+    verdict("archive-unpacked-too-large-413", st == 413 and "too large" in (j or {}).get("error", ""), (st, j))
+    verdict("memory-released", release(fifo, a))
+    sa = final(a, 180)
+    verdict("memory-held-build-done", sa.get("state") == "done", sa)
+    verdict("memory-server-alive", req("GET", "/v1/health")[0] == 200)
+
+elif mode == "badwait":
+    # errors of requests that are not submissions are not refused builds
+    r0 = refused()
+    st, j = req("GET", "/v1/builds/0123456789abcdef0123456789abcdef?wait=x")
+    st2, _ = req("GET", "/v1/builds/0123456789abcdef0123456789abcdef")
+    verdict("bad-wait-not-counted-refused", st == 400 and st2 == 404 and refused() == r0, (st, st2, refused(), r0))
+    r0, b0 = refused(), rejected("bad_json")
+    st, _ = req("POST", "/v1/builds", "{", src=60)
+    verdict("bad-json-counted-refused", st == 400 and refused() == r0 + 1 and rejected("bad_json") == b0 + 1,
+            (st, refused(), r0))
+
+elif mode == "stop":
+    # SIGTERM while a submission is being prepared: it gets 503, no build
+    # starts after the API drained, the server exits 0.
+    pid, log = int(sys.argv[3]), sys.argv[4]
+    data = big_archive(400, "stop")
+    n0 = open(log).read().count("HTTP request from")
+    res = {}
+    def go():
+        res["r"] = req("POST", "/v1/builds", data, "application/zip", src=70, timeout=120)
+    t = threading.Thread(target=go)
+    t.start()
+    seen = until(lambda: open(log).read().count("HTTP request from") > n0, 60, 0.01)
+    os.kill(pid, 15)
+    t.join(150)
+    r = res.get("r")
+    verdict("stop-while-preparing-503", seen and r and r[0] == 503 and "shutting down" in r[1].get("error", ""), r)
+
+elif mode == "hammer":
+    # submissions from many addresses, until the file STOP exists (at most
+    # 300 s): every one answered with a status
+    stopfile = sys.argv[3]
+    body = job('probe begin { printf("hammer %s\\n") exit() }' % TAG)
+    stats, lock = {}, threading.Lock()
+    def run(k):
+        end = time.time() + 300
+        n = 0
+        while time.time() < end and not os.path.exists(stopfile):
+            st, _ = req("POST", "/v1/builds", body, src=100 + (n * 4 + k) % 100, timeout=30)
+            n += 1
+            with lock:
+                stats[st] = stats.get(st, 0) + 1
+    ts = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    print("# hammer:", stats, flush=True)
+    verdict("reload-hammer-all-answered", stats and all(isinstance(k, int) and k in (202, 429, 503) for k in stats), stats)
+    verdict("reload-hammer-some-taken", stats.get(202, 0) > 0, stats)
+PY
+lport=$(free_port)
+loadsrv() {	# NAME [OPTIONS]: a plain-HTTP server with one slot on $lport, pid in $load_pid
+	local n=$1; shift
+	mkdir -p "$work/$n"
+	serverd --log "$work/$n/server.log" --max-threads 1 --http-port "$lport" --http-listen 127.0.0.1 \
+		--http-plain --cache "$work/$n/cache" "$@" > "$work/$n/server.out" 2>&1 &
+	load_pid=$!
+	up "$work/$n/server.log" 'HTTP API (plain HTTP)' "$load_pid"
+}
+stop_load() {	# SIGTERM; a second one after 60 s (a build still held is killed then)
+	local i
+	kill -TERM "$load_pid"
+	for i in $(seq 1 600); do kill -0 "$load_pid" 2> /dev/null || break; sleep 0.1; done
+	kill -TERM "$load_pid" 2> /dev/null
+	wait "$load_pid"
+	load_pid=""
+}
+load_verdicts() {	# load.py's "ok NAME" / "no NAME WHY" lines on stdin as checks
+	local verdict cname why
+	while read -r verdict cname why; do
+		case $verdict in ok) pass "$cname" ;; no) fail "$cname" "$why" ;; esac
+	done
+}
+load_run() {	# NAME MODE ARGS...: load.py's checks, then NAME-complete when it exited 0
+	local n=$1 mode=$2 rc; shift 2
+	KVER=$kver timeout 900 python3 "$work/load.py" "$mode" "$lport" "$@" > "$work/$n.out" 2> "$work/$n.err"
+	rc=$?
+	load_verdicts < "$work/$n.out"
+	if [ "$rc" -eq 0 ]; then pass "$n-complete"; else fail "$n-complete" "load.py $mode exited $rc: $(tail -c 400 "$work/$n.err")"; fi
+}
+mkfifo "$work/hold"
+loadsrv load
+load_run load-race race "$work/hold"
+load_run load-memory memory "$work/hold"
+load_run load-badwait badwait
+check load-server-alive kill -0 "$load_pid"
+stop_load
+
+# SIGTERM while a large submission is being prepared (400 MiB unpacked)
+loadsrv stopsrv --max-request-size 512M
+load_run load-stop stop "$load_pid" "$work/stopsrv/server.log"
+wait "$load_pid"
+rc=$?
+load_pid=""
+check stop-while-preparing-clean sh -c "[ $rc -eq 0 ] && ! grep -q 'HTTP build .* queued' '$work/stopsrv/server.log' && grep -q 'HTTP API stopped' '$work/stopsrv/server.log'"
+
+# SIGHUP with a new certificate while submissions hammer the API: NSS is
+# restarted under none of them (a server of its own: its own certificate)
+hup=$work/hup
+mkdir -p "$hup/home" "$hup/tmp"
+env HOME="$hup/home" SYSTEMTAP_DIR="$hup/stapdir" TMPDIR="$hup/tmp" \
+	SYSTEMTAP_TAPSET="$top/tapset" SYSTEMTAP_RUNTIME="$top/runtime/kernel" \
+	"$top/stap-serverd" --listen 127.0.0.1 --port 0 -r "$kver" --no-avahi --log "$hup/server.log" \
+	--max-threads 1 --http-port "$lport" --http-listen 127.0.0.1 --http-plain > "$hup/server.out" 2>&1 &
+load_pid=$!
+for i in $(seq 1 300); do grep -q 'HTTP API (plain HTTP)' "$hup/server.log" 2> /dev/null && break; sleep 0.1; done
+KVER=$kver timeout 400 python3 "$work/load.py" hammer "$lport" "$hup/stop" > "$hup/hammer.out" 2> "$hup/hammer.err" &
+hammer_pid=$!
+sleep 1
+reloaded=0
+for k in 1 2 3; do
+	n=$(grep -c 'is valid' "$hup/server.log")
+	SYSTEMTAP_DIR="$hup/stapdir" "$top/stap-gen-cert" "$hup/stapdir/ssl/server" > "$hup/gencert.out" 2>&1
+	kill -HUP "$load_pid"
+	for i in $(seq 1 600); do
+		[ "$(grep -c 'is valid' "$hup/server.log")" -gt "$n" ] && { reloaded=$((reloaded + 1)); break; }
+		kill -0 "$load_pid" 2> /dev/null || break
+		sleep 0.1
+	done
+done
+touch "$hup/stop"
+wait "$hammer_pid"
+load_verdicts < "$hup/hammer.out"
+check reload-under-hammer-3-reloads sh -c "echo 'reloaded $reloaded'; tail -n 5 '$hup/server.log'; [ $reloaded -eq 3 ]"
+check reload-under-hammer-alive kill -0 "$load_pid"
+stop_load
 
 # --- the examples of docs/http-api.md, as written -----------------------------------------------
 ex=$work/examples

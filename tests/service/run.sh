@@ -10,7 +10,8 @@
 #   - stap-serverd (as root with STAP_PR11197_OVERRIDE=1, on 127.0.0.1):
 #     SIGHUP keeps the same process and port serving, follows a rotated
 #     log, re-reads --config (a live limit takes effect, a port change is
-#     logged as needing a restart), loads a replaced certificate; SIGTERM
+#     logged as needing a restart, an option the command line gave, even
+#     abbreviated as --priv=, stays), loads a replaced certificate; SIGTERM
 #     during a build finishes it and removes every request directory; a
 #     second SIGTERM kills the build and still leaves nothing behind; under
 #     systemd (JOURNAL_STREAM) the log lines go undated to stderr.
@@ -104,6 +105,13 @@ printf 'MAXREQSIZE=lots\n' > "$tmp/bad2.conf"
 "$top/stap-serverd" --config="$tmp/bad2.conf" --help > "$tmp/bad2.out" 2>&1
 rc=$?
 check config-bad-value-refused sh -c "cat '$tmp/bad2.out'; [ $rc -ne 0 ] && grep -q 'lots' '$tmp/bad2.out'"
+# --config in the spellings getopt takes is read too (--conf=FILE, --co FILE)
+"$top/stap-serverd" --conf="$tmp/bad.conf" --help > "$tmp/bad3.out" 2>&1
+rc=$?
+check config-abbreviated-read sh -c "cat '$tmp/bad3.out'; [ $rc -eq 1 ] && grep -q 'bad.conf:2: unknown key BOGUS' '$tmp/bad3.out'"
+"$top/stap-serverd" --co "$tmp/bad.conf" --help > "$tmp/bad4.out" 2>&1
+rc=$?
+check config-abbreviated-two-words-read sh -c "cat '$tmp/bad4.out'; [ $rc -eq 1 ] && grep -q 'bad.conf:2: unknown key BOGUS' '$tmp/bad4.out'"
 
 # make install: the unit, sysusers.d, tmpfiles.d and the configuration
 makevar() {	# NAME: the value make gives a variable of the top-level Makefile
@@ -229,14 +237,26 @@ ostap --trust-servers=ssl,no-prompt > "$tmp/trust2.out" 2>&1
 p2 > "$tmp/p2e.out" 2>&1
 check serves-with-new-certificate grep -q begin "$tmp/p2e.out"
 
-# SIGTERM during a build: the build finishes, the server exits 0, nothing left
-p4() { ostap -r "$kver" -p4 -e "probe begin { printf(\"$1\\n\"); exit() }"; }
+# SIGTERM during a build: the build finishes, the server exits 0, nothing left.
+# The build is held: its embedded C includes a fifo, which gcc (and then
+# kbuild's fixdep) can open only when the test writes to it, so the signal
+# always comes mid-build.
+mkfifo "$tmp/hold"
+printf '%%{\n#include "%s"\n%%}\nprobe begin { printf("held\\n"); exit() }\n' "$tmp/hold" > "$tmp/hold.stp"
+p4() { ostap -r "$kver" -p4 -g "$tmp/hold.stp"; }
 n=$(count_in "$log" 'Options passed from the client')
-p4 one > "$tmp/p4a.out" 2>&1 &
+p4 > "$tmp/p4a.out" 2>&1 &
 client=$!
 wait_for "$log" 'Options passed from the client' $((n + 1))
-sleep 2
 kill -TERM "$server"
+sleep 1
+# gcc opens the fifo, then kbuild's fixdep does (it reads every dependency):
+# feed whoever opens it until the client is done (at most 5 opens, 60 s each)
+for _ in 1 2 3 4 5; do
+	kill -0 "$client" 2> /dev/null || break
+	timeout 60 sh -c "echo '/* the build may go on */' > '$tmp/hold'" 2> /dev/null
+	sleep 2
+done
 wait "$client"
 crc=$?
 wait "$server"
@@ -250,10 +270,9 @@ n=$(count_in "$log" 'Using network address')
 serverd
 wait_for "$log" 'Using network address' $((n + 1)) || give_up "the server did not start again"
 port=$(port_of "$log")
-p4 two > "$tmp/p4b.out" 2>&1 &
+p4 > "$tmp/p4b.out" 2>&1 &	# held for ever: nothing writes to the fifo now
 client=$!
 for _ in $(seq 1 100); do [ -n "$(leftovers)" ] && break; sleep 0.1; done
-sleep 1
 kill -TERM "$server"
 sleep 0.5
 kill -TERM "$server"
@@ -275,6 +294,28 @@ wait_for "$srv/journal.out" 'Using network address' 1
 kill -TERM "$server"
 wait "$server"
 check journal-lines-undated sh -c "head -n 3 '$srv/journal.out'; head -n 1 '$srv/journal.out' | grep -q '^===== compile server pid [0-9]* starting =====\$' && grep -q '^Server stopped\$' '$srv/journal.out'"
+
+# the command line wins over --config, also after SIGHUP, in every spelling
+# getopt takes: --priv=stapusr (abbreviated) against PRIVILEGE=stapdev.
+# The client asks for stapdev (its default): refused before and after.
+cp "$conf" "$conf.good"
+echo 'PRIVILEGE=stapdev' >> "$conf"
+n=$(count_in "$log" 'Using network address')
+serverd --priv=stapusr
+wait_for "$log" 'Using network address' $((n + 1)) || give_up "the server did not start with --priv=stapusr"
+port=$(port_of "$log")
+refusals() { count_in "$log" 'refused: this server builds modules up to --privilege=stapusr only'; }
+r=$(refusals)
+p2 > "$tmp/priv1.out" 2>&1
+check priv-abbreviated-in-force sh -c "cat '$tmp/priv1.out'; ! grep -q begin '$tmp/priv1.out' && [ $(refusals) -eq $((r + 1)) ]"
+n=$(count_in "$log" "Configuration $conf read again")
+kill -HUP "$server"
+wait_for "$log" "Configuration $conf read again" $((n + 1))
+p2 > "$tmp/priv2.out" 2>&1
+check priv-abbreviated-survives-hup sh -c "cat '$tmp/priv2.out'; grep 'PRIVILEGE' '$log'; ! grep -q begin '$tmp/priv2.out' && [ $(refusals) -eq $((r + 2)) ] && ! grep -q 'PRIVILEGE=stapdev from now on' '$log'"
+kill -TERM "$server"
+wait "$server"
+cp "$conf.good" "$conf"
 
 # ---- stap-server, the control script ---------------------------------------------
 ctl() { env STAP_SERVER_RUNDIR="$tmp/run" HOME="$srv/home" SYSTEMTAP_DIR="$srv/stapdir" TMPDIR="$srv/tmp" \
