@@ -386,3 +386,29 @@ EOF
 case_ f18-load-only-start-fails 1 "" "failed to start" <<'EOF'
 as ud $SR -L stap_pr_badkp.ko
 EOF
+
+# ---- hostile sizes and concurrency ----
+# a .sgn one byte over staprun's 64 KiB cap: ignored (said so), so unsigned
+case_ hostile-sgn-over-cap 255 "" "WARNING: ignoring the signature && out of range (1 to 65536 bytes) && Unable to verify the signature" <<'EOF2'
+userdir; cp stap_pr_usr.ko /tmp/uu/; head -c 65537 /dev/zero > /tmp/uu/stap_pr_usr.ko.sgn
+chown 1001 /tmp/uu/stap_pr_usr.ko /tmp/uu/stap_pr_usr.ko.sgn
+as uu $SR /tmp/uu/stap_pr_usr.ko; rc=$?; rm -f /tmp/uu/stap_pr_usr.ko*; exit $rc
+EOF2
+# a module one byte over the 512 MiB cap (sparse): refused before it is read
+case_ hostile-module-over-cap 1 "" "out of range (1 to 536870912 bytes)" <<'EOF2'
+userdir; truncate -s 536870913 /tmp/uu/stap_pr_big.ko; chown 1001 /tmp/uu/stap_pr_big.ko
+as uu $SR /tmp/uu/stap_pr_big.ko; rc=$?; rm -f /tmp/uu/stap_pr_big.ko; exit $rc
+EOF2
+# five loads of one module at once: one runs, four are refused, and once
+# the one is stopped nothing is left loaded (checked after every case)
+case_ concurrent-loads-one-wins 0 "started=1 failed=4 end=1" "Couldn't insert module 'stap_pr_long.ko': File exists" <<'EOF2'
+rm -f /tmp/c*.out; pids=""
+for k in 1 2 3 4 5; do /test/as uu $SR stap_pr_long.ko > /tmp/c$k.out 2>&1 & pids="$pids $!"; done
+i=0; while [ "$(cat /tmp/c*.out | grep -c started)" -lt 1 ] && [ $i -lt 60 ]; do sleep 0.5; i=$((i+1)); done
+sleep 2
+failed=0; for p in $pids; do
+	if kill -0 $p 2>/dev/null; then kill -INT $p; wait $p || failed=$((failed+100)); else wait $p || failed=$((failed+1)); fi
+done
+echo "started=$(cat /tmp/c*.out | grep -c started) failed=$failed end=$(cat /tmp/c*.out | grep -c '^end')"
+cat /tmp/c*.out >&2
+EOF2
