@@ -88,9 +88,7 @@ void online_server_clear(struct online_server *s)
 	free(s->sysinfo);
 	free(s->certinfo);
 	free(s->version);
-	for (size_t i = 0; i < s->nmoks; i++)
-		free(s->moks[i]);
-	free(s->moks);
+	strv_free(s->moks, s->nmoks);
 }
 
 /* The address as SystemTap shows and uses it: an IPv6 address carries

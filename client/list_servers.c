@@ -255,7 +255,7 @@ int remote_list_servers(const char *props_text, char *const *specs, size_t nspec
 	if ((props & PROP_SPECIFIED) && nitems == 0)   /* the default servers */
 		props = (props & ~(unsigned)PROP_SPECIFIED) | parse_props(dflt);
 	if (remote_nss_start() < 0) {
-		server_specs_free(items, nitems);
+		strv_free(items, nitems);
 		return 1;
 	}
 	char *priv = private_ssl_store();
@@ -287,10 +287,8 @@ int remote_list_servers(const char *props_text, char *const *specs, size_t nspec
 	if (kept == 0)
 		fprintf(stderr, "No servers found\n");
 	free(list);
-	for (size_t i = 0; i < nmoks; i++)
-		free(moks[i]);
-	free(moks);
+	strv_free(moks, nmoks);
 	free(priv);
-	server_specs_free(items, nitems);
+	strv_free(items, nitems);
 	return 0;
 }

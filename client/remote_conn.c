@@ -95,22 +95,11 @@ int reply_timeout_ms(void)
 int make_parent_dirs(const char *dir)
 {
 	char *path = xstrdup(dir);
-	int rc = 0;
 	char *last = strrchr(path, '/');
-	for (char *p = path + 1; last && p < last; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			rc = -1;
-			break;
-		}
-		*p = '/';
-	}
-	if (rc == 0 && last && last != path) {
+	int rc = 0;
+	if (last && last != path) {
 		*last = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			rc = -1;
+		rc = mkdirs(path, 0755);
 	}
 	int e = errno;
 	free(path);

@@ -41,9 +41,8 @@ struct server_spec {
 int server_spec_parse(const char *text, struct server_spec *out, char *err, size_t errlen);
 void server_spec_free(struct server_spec *s);
 /* --use-server values may hold comma lists; returns the single items
- * (empty ones dropped) as a new array of new strings. */
+ * (empty ones dropped) as a new array of new strings (strv_free). */
 char **server_specs_split(char *const *specs, size_t n, size_t *nout);
-void server_specs_free(char **v, size_t n);
 /* Two numeric addresses name the same host: the same bytes, and for
  * IPv6 the same scope when both have one ("fe80::1" is "fe80::1%eth0"
  * and "fe80::1%2" when eth0 is interface 2), as SystemTap compares them. */

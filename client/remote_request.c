@@ -315,9 +315,7 @@ int remote_request_zip(const struct remote_request *rq, unsigned char **zip, siz
 		goto out;
 	int built = cs_request_build(release, arch, build_id, (char *const *)r.argv.v, r.argv.n,
 				     r.files, r.nfiles, mok, nmok, zip, len);
-	for (size_t i = 0; i < nmok; i++)
-		free(mok[i]);
-	free(mok);
+	strv_free(mok, nmok);
 	if (built < 0) {
 		remote_error("cannot build the request archive (kernel '%s', arch '%s', "
 			     "%zu words, %zu files)", release, arch, r.argv.n, r.nfiles);

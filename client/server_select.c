@@ -146,11 +146,9 @@ struct server_spec *servers_to_try(char *const *specs, size_t nspecs,
 	}
 out:
 	online_servers_free(online, nonline);
-	for (size_t i = 0; i < w.nmoks; i++)
-		free(w.moks[i]);
-	free(w.moks);
+	strv_free(w.moks, w.nmoks);
 	free(w.priv_store);
-	server_specs_free(items, n);
+	strv_free(items, n);
 	*nout = nout_;
 	return out;
 }

@@ -295,13 +295,6 @@ char **server_specs_split(char *const *specs, size_t n, size_t *nout)
 	return (char **)v.v;   /* a zero ptrvec gives NULL, which the caller may free */
 }
 
-void server_specs_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* The numeric address text as a socket address; false if it is not one. */
 static bool to_sockaddr(const char *text, struct sockaddr_storage *ss)
 {

@@ -295,7 +295,7 @@ out:
 	for (size_t i = 0; i < nservers; i++)
 		server_spec_free(&servers[i]);
 	free(servers);
-	server_specs_free(items, n);
+	strv_free(items, n);
 	free(priv);
 	return status;
 }

@@ -351,18 +351,11 @@ static int write_file(const char *path, const unsigned char *data, size_t len, m
 		nss_plain_fail(err, errlen, "cannot create %s: %s", path, strerror(errno));
 		return -1;
 	}
-	size_t done = 0;
-	while (done < len) {
-		ssize_t w = write(fd, data + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			nss_plain_fail(err, errlen, "cannot write %s: %s", path,
-				       w < 0 ? strerror(errno) : "short write");
-			close(fd);
-			return -1;
-		}
-		done += (size_t)w;
+	if (write_all(fd, data, len) != 0) {
+		nss_plain_fail(err, errlen, "cannot write %s: %s", path,
+			       errno == EIO ? "short write" : strerror(errno));
+		close(fd);
+		return -1;
 	}
 	if (close(fd) < 0) {
 		nss_plain_fail(err, errlen, "cannot write %s: %s", path, strerror(errno));

@@ -227,6 +227,13 @@ void pv_push(struct ptrvec *pv, void *p)
 	pv->v[pv->n++] = p;
 }
 
+void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void pv_free(struct ptrvec *pv)
 {
 	free(pv->v);
@@ -366,4 +373,42 @@ int set_err(char *err, size_t errlen, const char *fmt, ...)
 	while (n && err[n - 1] == ' ')
 		err[--n] = 0;
 	return -1;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int mkdirs(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+	for (char *s = *p ? p + 1 : p; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char saved = *s;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			rc = -1;
+		*s = saved;
+		if (saved == '\0')
+			break;
+	}
+	int e = errno;
+	free(p);
+	errno = e;
+	return rc;
 }

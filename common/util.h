@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 /* Formats a one-line message into err (control characters become
@@ -58,6 +59,8 @@ struct ptrvec {
 };
 void pv_push(struct ptrvec *pv, void *p);
 void pv_free(struct ptrvec *pv);
+/* Frees v[0..n) and v (NULL is fine). */
+void strv_free(char **v, size_t n);
 
 /* String-keyed hash map to pointer vectors: each key collects every value
  * added under it, in order.  Keys are not copied (they must outlive the
@@ -75,6 +78,12 @@ void strmap_free(struct strmap *m);
 /* Read a whole regular file into a NUL-terminated heap buffer, refusing
  * files larger than max_bytes.  Returns NULL with errno set on failure
  * (EFBIG when too large). */
+/* mkdir -p: path and every directory above it that is missing, with
+ * mode.  0, or -1 with errno. */
+int mkdirs(const char *path, mode_t mode);
+/* Writes all len bytes to fd, again after EINTR: 0, or -1 with errno
+ * (EIO when write wrote nothing). */
+int write_all(int fd, const void *buf, size_t len);
 char *read_file_bounded(const char *path, size_t max_bytes, size_t *len_out);
 
 /* Name of the running program for messages ("stap", "stap-serverd"). */

@@ -507,16 +507,10 @@ static int write_file(int at, const char *comp, const struct zip_entry *e, char 
 	int fd = openat(at, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return set_err(err, errlen, "cannot create '%s': %s", e->name, strerror(errno));
-	for (size_t done = 0; done < e->size;) {
-		ssize_t n = write(fd, e->data + done, e->size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int saved = n < 0 ? errno : EIO;
-			close(fd);
-			return set_err(err, errlen, "cannot write '%s': %s", e->name, strerror(saved));
-		}
-		done += (size_t)n;
+	if (write_all(fd, e->data, e->size) != 0) {
+		int saved = errno;
+		close(fd);
+		return set_err(err, errlen, "cannot write '%s': %s", e->name, strerror(saved));
 	}
 	if (close(fd) < 0)
 		return set_err(err, errlen, "cannot write '%s': %s", e->name, strerror(errno));

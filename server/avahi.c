@@ -113,9 +113,7 @@ static AvahiStringList **make_records(size_t *n, char **summary)
 		sb_printf(&all, "%s\n", t);
 		avahi_free(t);
 	}
-	for (int m = 0; m < nmoks; m++)
-		free(moks[m]);
-	free(moks);
+	strv_free(moks, (size_t)nmoks);
 	free(opt);
 	kstore_free(k, nk);
 	*n = nk;

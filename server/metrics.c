@@ -126,16 +126,27 @@ void metrics_recent(const char *protocol, const char *release, const char *modul
 	pthread_mutex_unlock(&mlock);
 }
 
+/* The cache's and the build queue's counters, read now. */
+struct live {
+	uint64_t hits, misses, bytes;
+	int busy, waiting;
+};
+
+static struct live live_now(void)
+{
+	struct live l;
+	cache_stats(&l.hits, &l.misses, &l.bytes);
+	queue_stats(&l.busy, &l.waiting);
+	return l;
+}
+
 /* Label values are kernel releases (checked by cs_kernel_release_ok:
  * no quote or backslash) and fixed names, so they need no escaping. */
 char *metrics_text(void)
 {
 	struct strbuf sb;
 	sb_init(&sb);
-	uint64_t hits, misses, bytes;
-	cache_stats(&hits, &misses, &bytes);
-	int busy, waiting;
-	queue_stats(&busy, &waiting);
+	struct live st = live_now();
 	pthread_mutex_lock(&mlock);
 	sb_printf(&sb, "# HELP stapcs_requests_total Requests by protocol and outcome.\n"
 		       "# TYPE stapcs_requests_total counter\n");
@@ -157,7 +168,7 @@ char *metrics_text(void)
 		       "# HELP stapcs_cache_bytes Bytes in the module cache.\n"
 		       "# TYPE stapcs_cache_bytes gauge\n"
 		       "stapcs_cache_bytes %llu\n",
-		  (unsigned long long)hits, (unsigned long long)misses, (unsigned long long)bytes);
+		  (unsigned long long)st.hits, (unsigned long long)st.misses, (unsigned long long)st.bytes);
 	sb_printf(&sb, "# HELP stapcs_build_seconds Wall-clock time of builds.\n"
 		       "# TYPE stapcs_build_seconds histogram\n");
 	unsigned long cum = 0;
@@ -173,7 +184,7 @@ char *metrics_text(void)
 		       "stapcs_queue_depth %d\n"
 		       "# HELP stapcs_builds_running Builds running now.\n"
 		       "# TYPE stapcs_builds_running gauge\n"
-		       "stapcs_builds_running %d\n", waiting, busy);
+		       "stapcs_builds_running %d\n", st.waiting, st.busy);
 	sb_printf(&sb, "# HELP stapcs_kernel_requests_total Requests matched to each kernel.\n"
 		       "# TYPE stapcs_kernel_requests_total counter\n");
 	for (size_t i = 0; i <= MAX_KERNELS; i++)
@@ -231,10 +242,7 @@ char *metrics_status_page(void)
 {
 	struct strbuf sb;
 	sb_init(&sb);
-	uint64_t hits, misses, bytes;
-	cache_stats(&hits, &misses, &bytes);
-	int busy, waiting;
-	queue_stats(&busy, &waiting);
+	struct live st = live_now();
 	size_t nk = 0;
 	struct kstore_kernel *k = kstore_list(&nk);
 	sb_printf(&sb, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -242,9 +250,9 @@ char *metrics_status_page(void)
 		       "margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
 		       "padding:2px 8px}</style></head><body>\n<h1>stap-serverd status</h1>\n");
 	sb_printf(&sb, "<p id=\"cache\">Cache hit rate: %.0f%% (%llu hits, %llu misses, "
-		       "%llu bytes)</p>\n", hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
-		  (unsigned long long)hits, (unsigned long long)misses, (unsigned long long)bytes);
-	sb_printf(&sb, "<p id=\"queue\">Builds running: %d; waiting: %d</p>\n", busy, waiting);
+		       "%llu bytes)</p>\n", st.hits + st.misses ? 100.0 * (double)st.hits / (double)(st.hits + st.misses) : 0.0,
+		  (unsigned long long)st.hits, (unsigned long long)st.misses, (unsigned long long)st.bytes);
+	sb_printf(&sb, "<p id=\"queue\">Builds running: %d; waiting: %d</p>\n", st.busy, st.waiting);
 	sb_printf(&sb, "<h2>Kernels</h2>\n<table id=\"kernels\"><tr><th>release</th>"
 		       "<th>build-id</th></tr>\n");
 	for (size_t i = 0; i < nk; i++) {

@@ -338,19 +338,6 @@ static char *systemtap_dir(void)
 	return xasprintf("%s/.systemtap", home && *home ? home : "/");
 }
 
-static void mkdirs(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s == '/') {
-			*s = '\0';
-			mkdir(p, 0700);
-			*s = '/';
-		}
-	}
-	mkdir(p, 0700);
-	free(p);
-}
 
 static struct server_identity identity;
 
@@ -391,7 +378,7 @@ static void start_certificate(const char *stapdir)
 		server_log("%s", msg);
 	if (st != CERT_DB_VALID) {
 		server_log("Generating a new certificate database directory in %s", ssl);
-		mkdirs(ssl);
+		mkdirs(ssl, 0700);
 		if (cert_db_generate(ssl, NULL, 0, err, sizeof err) != 0) {
 			server_log("Unable to generate a certificate in %s: %s", ssl, err);
 			exit(1);
@@ -408,7 +395,7 @@ static void start_certificate(const char *stapdir)
 	cert_stapdir = stapdir;
 	/* the server user's own clients trust it, as stap-serverd arranges */
 	char *client = xasprintf("%s/ssl/client", stapdir);
-	mkdirs(client);
+	mkdirs(client, 0700);
 	if (trust_add_cert(client, identity.der, identity.derlen, err, sizeof err) != 0)
 		server_log("Unable to trust the certificate in %s: %s", client, err);
 	free(client);
@@ -423,7 +410,7 @@ static void start_certificate(const char *stapdir)
 static char *make_fresh_db(const char *ssl)
 {
 	char err[512];
-	mkdirs(ssl);
+	mkdirs(ssl, 0700);
 	char *fresh = xasprintf("%s/renew.XXXXXX", ssl);
 	if (!mkdtemp(fresh)) {
 		server_log("Unable to make a directory in %s: %s; the old certificate stays", ssl,
@@ -810,7 +797,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	char *stapdir = systemtap_dir();
-	mkdirs(stapdir);
+	mkdirs(stapdir, 0700);
 	start_certificate(stapdir);
 	mok_init(stapdir);
 	char *cache = cfg.cache_dir ? xstrdup(cfg.cache_dir) : xasprintf("%s/server-cache", stapdir);

@@ -27,16 +27,9 @@ static bool write_file(const char *path, const char *text, size_t len)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return false;
-	size_t done = 0;
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return false;
-		}
-		done += (size_t)w;
+	if (write_all(fd, text, len) != 0) {
+		close(fd);
+		return false;
 	}
 	return close(fd) == 0;
 }

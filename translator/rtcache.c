@@ -148,16 +148,7 @@ static bool copy_subst(const char *from, const char *to, const char *const *subs
 	bool ok = false;
 	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd >= 0) {
-		size_t done = 0;
-		while (done < out.len) {
-			ssize_t w = write(fd, out.s + done, out.len - done);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				break;
-			done += (size_t)w;
-		}
-		ok = done == out.len;
+		ok = write_all(fd, out.s, out.len) == 0;
 		if (ok && mt) {
 			struct timespec times[2] = { *mt, *mt };
 			ok = futimens(fd, times) == 0;
@@ -229,9 +220,15 @@ bool rtcache_place(struct rtcache *c, const char *build_dir, const char *modname
 	return ok;
 }
 
-static int cmp_mtime(const void *a, const void *b)
+struct entry {
+	struct timespec used;    /* mtime of KEY.cmd: set when the entry is used */
+	char key[65];
+};
+
+static int by_use(const void *a, const void *b)
 {
-	const struct timespec *x = *(struct timespec *const *)a, *y = *(struct timespec *const *)b;
+	const struct timespec *x = &((const struct entry *)a)->used;
+	const struct timespec *y = &((const struct entry *)b)->used;
 	if (x->tv_sec != y->tv_sec)
 		return x->tv_sec < y->tv_sec ? -1 : 1;
 	return (x->tv_nsec > y->tv_nsec) - (x->tv_nsec < y->tv_nsec);
@@ -243,37 +240,36 @@ static void prune(const char *dir)
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
-	struct ptrvec ent = { 0 };
+	struct entry *ent = NULL;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n != 64 + 4 || strcmp(de->d_name + 64, ".cmd") != 0)
-			continue;
 		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		if (strlen(de->d_name) != 64 + 4 || strcmp(de->d_name + 64, ".cmd") != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
-		/* the mtime first, so that the array sorts by it; the key after */
-		struct timespec *e = xmalloc(sizeof *e + 65);
-		*e = st.st_mtim;
-		memcpy((char *)(e + 1), de->d_name, 64);
-		((char *)(e + 1))[64] = '\0';
-		pv_push(&ent, e);
+		if (n == cap) {
+			cap = cap ? 2 * cap : 2 * RTCACHE_MAX_ENTRIES;
+			ent = xrealloc(ent, cap * sizeof *ent);
+		}
+		ent[n].used = st.st_mtim;
+		memcpy(ent[n].key, de->d_name, 64);
+		ent[n].key[64] = '\0';
+		n++;
 	}
 	closedir(d);
-	if (ent.n > RTCACHE_MAX_ENTRIES) {
-		qsort(ent.v, ent.n, sizeof *ent.v, cmp_mtime);
-		for (size_t k = 0; k < ent.n - RTCACHE_MAX_ENTRIES; k++) {
-			const char *key = (const char *)((struct timespec *)ent.v[k] + 1);
-			char *o = xasprintf("%s/%s.o", dir, key), *m = xasprintf("%s/%s.cmd", dir, key);
+	if (n > RTCACHE_MAX_ENTRIES) {
+		qsort(ent, n, sizeof *ent, by_use);
+		for (size_t k = 0; k < n - RTCACHE_MAX_ENTRIES; k++) {
+			char *o = xasprintf("%s/%s.o", dir, ent[k].key);
+			char *m = xasprintf("%s/%s.cmd", dir, ent[k].key);
 			unlink(m);
 			unlink(o);
 			free(o);
 			free(m);
 		}
 	}
-	for (size_t k = 0; k < ent.n; k++)
-		free(ent.v[k]);
-	pv_free(&ent);
+	free(ent);
 }
 
 void rtcache_store(struct rtcache *c, const char *build_dir, const char *modname)
@@ -288,16 +284,7 @@ void rtcache_store(struct rtcache *c, const char *build_dir, const char *modname
 	     st.st_mtim.tv_nsec == c->mtime.tv_nsec))
 		goto out;   /* nothing compiled in this build */
 	/* private directories: the objects go into modules */
-	char *parents = xstrdup(c->dir);
-	for (char *p = parents + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(parents, 0700);
-			*p = '/';
-		}
-	}
-	free(parents);
-	if (mkdir(c->dir, 0700) != 0 && errno != EEXIST)
+	if (mkdirs(c->dir, 0700) != 0)
 		goto out;
 	char *tmp_obj = xasprintf("%s/.%s.o.%ld", c->dir, c->key, (long)getpid());
 	char *tmp_cmd = xasprintf("%s/.%s.cmd.%ld", c->dir, c->key, (long)getpid());
