@@ -71,6 +71,15 @@ cmp -s "$work/named/stap_other_name.ko" "$work/named-nc/stap_other_name.ko"
 check "  and its module equals the uncached build" $?
 build define -D MAXSTRINGLEN=1024
 compiled_rt define && [ "$(entries)" = 2 ]; check "other -D flags get their own entry" $?
+# the cache keeps at most 64 entries: the least recently used go first
+for i in $(seq 1 70); do
+	k=$(printf '%064x' "$i")
+	: > "$cache/$k.o"; : > "$cache/$k.cmd"; touch -d 2001-01-01 "$cache/$k.o" "$cache/$k.cmd"
+done
+build bounded -D MAXSTRINGLEN=2048
+[ "$(entries)" = 64 ] && [ "$(find "$cache" -name '*.cmd' -newermt 2002-01-01 | wc -l)" = 3 ]
+check "at most 64 entries; the least recently used went, the real three stayed" $?
+find "$cache" -name '0000*' -delete
 # a damaged entry: the build still succeeds, with the right bytes, and repairs it
 for o in "$cache"/*.o; do
 	head -c 4096 /dev/urandom > "$o.new" && touch -r "$o" "$o.new" && mv "$o.new" "$o"

@@ -60,18 +60,10 @@ serverd() {	# run in the background: exec, so that $! is the server itself
 		SYSTEMTAP_TAPSET="$top/tapset" SYSTEMTAP_RUNTIME="$top/runtime/kernel" \
 		"$top/stap-serverd" --listen 127.0.0.1 --port 0 -r "$kver" --no-avahi "$@"
 }
-up() {	# LOG PATTERN PID: until the server logs PATTERN, or dies (30 s at most)
-	for i in $(seq 1 300); do
-		grep -q "$2" "$1" 2> /dev/null && return 0
-		kill -0 "$3" 2> /dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 serverd --log "$work/server.log" --max-threads 2 --http-port "$hport" --http-listen 127.0.0.1 \
 	> "$work/server.out" 2>&1 &
 server_pid=$!
-up "$work/server.log" 'HTTP API (HTTPS)' "$server_pid"
+wait_log "$work/server.log" 'HTTP API (HTTPS)' 1 "$server_pid"
 grep -q 'HTTP API (HTTPS)' "$work/server.log" 2> /dev/null ||
 	{ cat "$work/server.out" "$work/server.log"; echo "0 passed, 1 failed"; exit 1; }
 port=$(grep 'Using network address' "$work/server.log" | tail -n 1 | sed -E 's/.*\]:([0-9]+)$/\1/')
@@ -540,7 +532,7 @@ loadsrv() {	# NAME [OPTIONS]: a plain-HTTP server with one slot on $lport, pid i
 	serverd --log "$work/$n/server.log" --max-threads 1 --http-port "$lport" --http-listen 127.0.0.1 \
 		--http-plain --cache "$work/$n/cache" "$@" > "$work/$n/server.out" 2>&1 &
 	load_pid=$!
-	up "$work/$n/server.log" 'HTTP API (plain HTTP)' "$load_pid"
+	wait_log "$work/$n/server.log" 'HTTP API (plain HTTP)' 1 "$load_pid"
 }
 stop_load() {	# SIGTERM; a second one after 60 s (a build still held is killed then)
 	local i
@@ -588,7 +580,7 @@ env HOME="$hup/home" SYSTEMTAP_DIR="$hup/stapdir" TMPDIR="$hup/tmp" \
 	"$top/stap-serverd" --listen 127.0.0.1 --port 0 -r "$kver" --no-avahi --log "$hup/server.log" \
 	--max-threads 1 --http-port "$lport" --http-listen 127.0.0.1 --http-plain > "$hup/server.out" 2>&1 &
 load_pid=$!
-for i in $(seq 1 300); do grep -q 'HTTP API (plain HTTP)' "$hup/server.log" 2> /dev/null && break; sleep 0.1; done
+wait_log "$hup/server.log" 'HTTP API (plain HTTP)' 1
 KVER=$kver timeout 400 python3 "$work/load.py" hammer "$lport" "$hup/stop" > "$hup/hammer.out" 2> "$hup/hammer.err" &
 hammer_pid=$!
 sleep 1
@@ -866,7 +858,10 @@ PY
 	hup_and_wait
 	hfp=$(served_fp "$hport") sfp=$(served_fp "$port")
 	check short-lived-loaded sh -c "cat '$work/short.out'; [ -n '$short_fp' ] && [ '$hfp' = '$short_fp' ] && [ '$sfp' = '$short_fp' ]"
-	until ! openssl x509 -in "$work/short.pem" -noout -checkend 0 > /dev/null; do sleep 1; done
+	for i in $(seq 1 90); do	# it expires 25 s after it was made
+		openssl x509 -in "$work/short.pem" -noout -checkend 0 > /dev/null || break
+		sleep 1
+	done
 	sleep 1
 	n=$(grep -c 'not valid: making a new one' "$work/server.log")
 	hup_and_wait
@@ -914,10 +909,7 @@ check no-temporary-left sh -c "[ -z \"\$(ls -A '$srv/tmp')\" ]"
 serverd --log "$work/server2.log" --max-threads 2 --http-port "$hport" --http-listen 127.0.0.1 \
 	> "$work/server2.out" 2>&1 &
 server_pid=$!
-for i in $(seq 1 300); do
-	grep -q 'HTTP API (HTTPS)' "$work/server2.log" 2> /dev/null && break
-	sleep 0.1
-done
+wait_log "$work/server2.log" 'HTTP API (HTTPS)' 1
 sid=$(submit '{"files":{"again.stp":"global n probe begin { n = '$$' } probe timer.s(1) { printf(\"%d\\n\", n) exit() }"},"kernel":{"release":"'$kver'"}}')
 for i in $(seq 1 100); do api "$SERVER/v1/builds/$sid" | grep -q '"state":"building"' && break; sleep 0.1; done
 kill -TERM "$server_pid"

@@ -193,11 +193,7 @@ if mountpoint -q "$root/proc"; then
 		stap-serverd --config=/etc/stapcs/stap-server.conf --listen 127.0.0.1 --port 0 \
 		--no-avahi --log /var/log/stap-server/log > "$tmp/serverd.out" 2>&1 &
 	server=$!
-	for _ in $(seq 1 300); do
-		grep -q 'Using network address' "$root/var/log/stap-server/log" 2> /dev/null && break
-		kill -0 "$server" 2> /dev/null || break
-		sleep 0.1
-	done
+	wait_log "$root/var/log/stap-server/log" 'Using network address' 1 "$server"
 	port=$(sed -nE 's/.*Using network address \[.*\]:([0-9]+)$/\1/p' "$root/var/log/stap-server/log" 2> /dev/null | tail -n 1)
 	check installed-server-starts-as-stap-server sh -c "cat '$tmp/serverd.out'; [ -n '$port' ] && [ \"\$(awk '/^Uid:/ { print \$2 }' /proc/$server/status)\" = \"\$(chroot '$root' id -u stap-server)\" ]"
 	in_root env HOME=/tmp/client stap --use-server="127.0.0.1:$port" --trust-servers=ssl,no-prompt > "$tmp/trust.out" 2>&1

@@ -54,12 +54,7 @@ start_server() {
 		--log "$work/server.log" --idle-timeout 3 --read-timeout 10 \
 		--max-threads 2 "$@" > "$work/server.out" 2>&1 &
 	server_pid=$!
-	local i
-	for i in $(seq 1 300); do
-		[ "$(cat "$work/server.log" 2> /dev/null | grep -c 'Using network address')" -gt "$starts" ] && break
-		kill -0 "$server_pid" 2> /dev/null || break
-		sleep 0.1
-	done
+	wait_log "$work/server.log" 'Using network address' $((starts + 1)) "$server_pid"
 	port=$(grep 'Using network address' "$work/server.log" | tail -n 1 | sed -E 's/.*\]:([0-9]+)$/\1/')
 	[ -n "$port" ] || { cat "$work/server.out" "$work/server.log"; echo "0 passed, 1 failed"; exit 1; }
 }

@@ -164,14 +164,6 @@ serverd() {	# OPTIONS...: the server in the background, as the unit runs it
 	pids+=("$server")
 }
 count_in() { local c; c=$(grep -c -- "$2" "$1" 2> /dev/null); echo "${c:-0}"; }
-wait_for() {	# FILE PATTERN N: until FILE has N lines with PATTERN (30 s)
-	local i
-	for i in $(seq 1 300); do
-		[ "$(count_in "$1" "$2")" -ge "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 port_of() { grep 'Using network address' "$1" | tail -n 1 | sed -E 's/.*\]:([0-9]+)$/\1/'; }
 ostap() {	# our client, its own trust store
 	(cd "$tmp/client/run" && env HOME="$tmp/client/home" SYSTEMTAP_DIR="$tmp/client/home/.systemtap" \
@@ -181,7 +173,7 @@ p2() { ostap -r "$kver" -p2 -e 'probe begin { printf("hello\n"); exit() }'; }
 leftovers() { find "$srv/tmp" -mindepth 1 -maxdepth 1 -name 'stap-server.*' | head -n 5; }
 
 serverd
-wait_for "$log" 'Using network address' 1 || give_up "the server did not start: $(cat "$srv/out" "$log")"
+wait_log "$log" 'Using network address' 1 || give_up "the server did not start: $(cat "$srv/out" "$log")"
 port=$(port_of "$log")
 check config-keys-in-force sh -c "grep -q 'Using network address \[127.0.0.1\]' '$log' && grep -q 'Kernel $kver' '$log' && grep -q 'through Avahi (--no-avahi)' '$log'"
 ostap --trust-servers=ssl,no-prompt > "$tmp/trust.out" 2>&1
@@ -191,7 +183,7 @@ check serves-before-hup grep -q begin "$tmp/p2a.out"
 # log rotation: the old file moved away, SIGHUP, the server writes a new one
 mv "$log" "$log.1"
 kill -HUP "$server"
-wait_for "$log" 'Received SIGHUP' 1
+wait_log "$log" 'Received SIGHUP' 1
 check hup-reopens-log grep -q 'Received SIGHUP: reloading' "$log"
 check hup-same-process kill -0 "$server"
 check hup-config-read-again grep -q "Configuration $conf read again" "$log"
@@ -205,13 +197,13 @@ check request-logged-in-new-log sh -c "grep -q '127.0.0.1' '$log' && [ \$(grep -
 # a live limit from the configuration, then a port change that must wait
 sed -i 's/^MAXCOMPRESSEDREQ=.*/MAXCOMPRESSEDREQ=100/' "$conf"
 kill -HUP "$server"
-wait_for "$log" 'Received SIGHUP' 2
+wait_log "$log" 'Received SIGHUP' 2
 check hup-applies-live-key grep -q 'MAXCOMPRESSEDREQ=100 from now on' "$log"
 p2 > "$tmp/p2c.out" 2>&1
 check live-limit-refuses sh -c "! grep -q begin '$tmp/p2c.out' && grep -q 'this server accepts at most 100 (--max-compressed-request)' '$log'"
 sed -i -e 's/^MAXCOMPRESSEDREQ=.*/MAXCOMPRESSEDREQ=16M/' -e 's/^PORT=.*/PORT=1/' "$conf"
 kill -HUP "$server"
-wait_for "$log" 'Received SIGHUP' 3
+wait_log "$log" 'Received SIGHUP' 3
 check hup-port-needs-restart grep -q 'PORT changed: it takes effect at the next restart' "$log"
 p2 > "$tmp/p2d.out" 2>&1
 check live-limit-lifted grep -q begin "$tmp/p2d.out"
@@ -221,7 +213,7 @@ sed -i 's/^PORT=.*/PORT=0/' "$conf"
 cp "$conf" "$conf.good"
 echo 'NOPE=1' >> "$conf"
 kill -HUP "$server"
-wait_for "$log" 'Received SIGHUP' 4
+wait_log "$log" 'Received SIGHUP' 4
 check hup-bad-config-kept sh -c "grep -q 'Configuration not reloaded: .*unknown key NOPE' '$log' && kill -0 $server"
 cp "$conf.good" "$conf"
 
@@ -229,8 +221,8 @@ cp "$conf.good" "$conf"
 old=$(sed -nE 's/.*Certificate ([0-9a-f:]+) in .* is valid$/\1/p' "$log.1" | tail -n 1)
 SYSTEMTAP_DIR="$srv/stapdir" "$top/stap-gen-cert" "$srv/stapdir/ssl/server" > "$tmp/gencert.out" 2>&1
 kill -HUP "$server"
-wait_for "$log" 'Received SIGHUP' 5
-wait_for "$log" ' is valid$' 1
+wait_log "$log" 'Received SIGHUP' 5
+wait_log "$log" ' is valid$' 1
 new=$(sed -nE 's/.*Certificate ([0-9a-f:]+) in .* is valid$/\1/p' "$log" | tail -n 1)
 check hup-loads-new-certificate sh -c "echo 'old $old new $new'; grep -q 'changed: loading it' '$log' && [ -n '$new' ] && [ '$new' != '$old' ]"
 ostap --trust-servers=ssl,no-prompt > "$tmp/trust2.out" 2>&1
@@ -247,7 +239,7 @@ p4() { ostap -r "$kver" -p4 -g "$tmp/hold.stp"; }
 n=$(count_in "$log" 'Options passed from the client')
 p4 > "$tmp/p4a.out" 2>&1 &
 client=$!
-wait_for "$log" 'Options passed from the client' $((n + 1))
+wait_log "$log" 'Options passed from the client' $((n + 1))
 kill -TERM "$server"
 sleep 1
 # gcc opens the fifo, then kbuild's fixdep does (it reads every dependency):
@@ -268,7 +260,7 @@ check sigterm-no-request-dirs sh -c "l=\$(find '$srv/tmp' -mindepth 1 -maxdepth 
 # a second SIGTERM: the build is killed, still nothing left behind
 n=$(count_in "$log" 'Using network address')
 serverd
-wait_for "$log" 'Using network address' $((n + 1)) || give_up "the server did not start again"
+wait_log "$log" 'Using network address' $((n + 1)) || give_up "the server did not start again"
 port=$(port_of "$log")
 p4 > "$tmp/p4b.out" 2>&1 &	# held for ever: nothing writes to the fifo now
 client=$!
@@ -290,7 +282,7 @@ env HOME="$srv/home" SYSTEMTAP_DIR="$srv/stapdir" TMPDIR="$srv/tmp" JOURNAL_STRE
 	"$top/stap-serverd" --listen 127.0.0.1 --port 0 --no-avahi > "$srv/journal.out" 2>&1 &
 server=$!
 pids+=("$server")
-wait_for "$srv/journal.out" 'Using network address' 1
+wait_log "$srv/journal.out" 'Using network address' 1
 kill -TERM "$server"
 wait "$server"
 check journal-lines-undated sh -c "head -n 3 '$srv/journal.out'; head -n 1 '$srv/journal.out' | grep -q '^===== compile server pid [0-9]* starting =====\$' && grep -q '^Server stopped\$' '$srv/journal.out'"
@@ -302,7 +294,7 @@ cp "$conf" "$conf.good"
 echo 'PRIVILEGE=stapdev' >> "$conf"
 n=$(count_in "$log" 'Using network address')
 serverd --priv=stapusr
-wait_for "$log" 'Using network address' $((n + 1)) || give_up "the server did not start with --priv=stapusr"
+wait_log "$log" 'Using network address' $((n + 1)) || give_up "the server did not start with --priv=stapusr"
 port=$(port_of "$log")
 refusals() { count_in "$log" 'refused: this server builds modules up to --privilege=stapusr only'; }
 r=$(refusals)
@@ -310,7 +302,7 @@ p2 > "$tmp/priv1.out" 2>&1
 check priv-abbreviated-in-force sh -c "cat '$tmp/priv1.out'; ! grep -q begin '$tmp/priv1.out' && [ $(refusals) -eq $((r + 1)) ]"
 n=$(count_in "$log" "Configuration $conf read again")
 kill -HUP "$server"
-wait_for "$log" "Configuration $conf read again" $((n + 1))
+wait_log "$log" "Configuration $conf read again" $((n + 1))
 p2 > "$tmp/priv2.out" 2>&1
 check priv-abbreviated-survives-hup sh -c "cat '$tmp/priv2.out'; grep 'PRIVILEGE' '$log'; ! grep -q begin '$tmp/priv2.out' && [ $(refusals) -eq $((r + 2)) ] && ! grep -q 'PRIVILEGE=stapdev from now on' '$log'"
 kill -TERM "$server"
@@ -330,7 +322,7 @@ pid1=$(tail -n 1 "$tmp/start.out")
 check ctl-start sh -c "cat '$tmp/start.out'; kill -0 '$pid1'"
 n=$(count_in "$log" 'Received SIGHUP')
 ctl reload > "$tmp/reload.out" 2>&1
-wait_for "$log" 'Received SIGHUP' $((n + 1))
+wait_log "$log" 'Received SIGHUP' $((n + 1))
 check ctl-reload sh -c "grep -q 'reloading $pid1' '$tmp/reload.out' && kill -0 '$pid1' && [ \$(grep -c 'Received SIGHUP' '$log') -gt $n ]"
 starts=$(count_in "$log" 'Using network address')
 ctl condrestart > "$tmp/cond.out" 2>&1
